@@ -1,0 +1,147 @@
+using Engine.Book;
+using Engine.Events;
+using Engine.Features;
+using Engine.Inference;
+using Engine.Pipeline;
+using Engine.Signals;
+using Engine.Telemetry;
+
+namespace Engine.Replay;
+
+/// <summary>Everything a replay (or a live session) is built from.</summary>
+public sealed record ReplayOptions
+{
+    /// <summary>The ring and its threads.</summary>
+    public PipelineOptions Pipeline { get; init; } = new();
+
+    /// <summary>How the model session is built.</summary>
+    public ModelOptions Model { get; init; } = new();
+
+    /// <summary>Feature engine sizing.</summary>
+    public FeatureEngineOptions Features { get; init; } = new();
+
+    /// <summary>Expected peak of live orders (sizes the order index so it never grows during the run).</summary>
+    public int ExpectedLiveOrders { get; init; } = 1 << 17;
+
+    /// <summary>Where to write the latency .hlog (owned and closed by the run); null for none.</summary>
+    public Stream? Hlog { get; init; }
+
+    /// <summary>Interval of the .hlog.</summary>
+    public TimeSpan HlogInterval { get; init; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>What a replay did, for reports and tests.</summary>
+public sealed class ReplayReport
+{
+    internal ReplayReport(string source, FeedCounters feed, ProcessorCounters processor, MarketBooks books, FeatureEngine features, IReadOnlyList<LatencySummary> latency, PipelineRunResult run, string modelPath, string modelSha256, string provider, TimeSpan modelLoadTime, long clampedLatencies)
+    {
+        Source = source;
+        Feed = feed;
+        Processor = processor;
+        Books = books;
+        HorizonTruncations = features.HorizonTruncations;
+        Latency = latency;
+        Run = run;
+        ModelPath = modelPath;
+        ModelSha256 = modelSha256;
+        ExecutionProvider = provider;
+        ModelLoadTime = modelLoadTime;
+        ClampedLatencies = clampedLatencies;
+    }
+
+    /// <summary>What was replayed.</summary>
+    public string Source { get; }
+
+    /// <summary>Feed counts: read, processed by type, rejected by reason, published.</summary>
+    public FeedCounters Feed { get; }
+
+    /// <summary>Stage counts: ticks, inferences, skips.</summary>
+    public ProcessorCounters Processor { get; }
+
+    /// <summary>The books at the end (anomaly counts, final state).</summary>
+    public MarketBooks Books { get; }
+
+    /// <summary>Return horizons that reached past the kept mid history.</summary>
+    public long HorizonTruncations { get; }
+
+    /// <summary>Per-stage latency percentiles.</summary>
+    public IReadOnlyList<LatencySummary> Latency { get; }
+
+    /// <summary>Threads, faults, elapsed time.</summary>
+    public PipelineRunResult Run { get; }
+
+    /// <summary>Model file.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>Model file SHA-256.</summary>
+    public string ModelSha256 { get; }
+
+    /// <summary>Execution provider that ran the model.</summary>
+    public string ExecutionProvider { get; }
+
+    /// <summary>Model load and warm-up time.</summary>
+    public TimeSpan ModelLoadTime { get; }
+
+    /// <summary>Every stage's full histogram (ns), by tag, for merging runs.</summary>
+    public IReadOnlyDictionary<string, HdrHistogram.HistogramBase> Histograms { get; init; } = new Dictionary<string, HdrHistogram.HistogramBase>();
+
+    /// <summary>Garbage collections (gen 0, 1, 2) in the process while the pipeline ran.</summary>
+    public IReadOnlyList<int> GcCollectionsDuringRun { get; init; } = [0, 0, 0];
+
+    /// <summary>Latency samples out of the histogram range (clamped).</summary>
+    public long ClampedLatencies { get; }
+
+    /// <summary>The tick-to-signal row of <see cref="Latency"/>.</summary>
+    public LatencySummary TickToSignal => Latency.First(l => l.Name == LatencyStages.Tag(LatencyStage.TickToSignal));
+}
+
+/// <summary>
+/// Replays a tick source through the production path: the same ring, stage thread, books, features,
+/// model binding and signal call as a live session; only the source differs.
+/// </summary>
+public static class ReplayRunner
+{
+    /// <summary>
+    /// Builds the pipeline (the model is loaded, checked against <paramref name="spec"/> and warmed on the
+    /// stage thread before the first tick), runs <paramref name="source"/> to its end, drains, and reports.
+    /// Throws <see cref="ModelLoadException"/> when the model does not fit the spec.
+    /// </summary>
+    public static ReplayReport Run<TSignal>(ITickSource source, FeatureSpec spec, string modelPath, TSignal signal, ReplayOptions? options = null, CancellationToken cancellationToken = default)
+        where TSignal : struct, ISignalHandler
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(modelPath);
+        options ??= new ReplayOptions();
+
+        using var telemetry = new LatencyTelemetry(options.Hlog, options.HlogInterval);
+        using var features = new FeatureEngine(spec, options.Features);
+        var books = new MarketBooks(options.ExpectedLiveOrders, options.Features.InitialInstruments);
+        OnnxModel? model = null;
+        try
+        {
+            using var pipeline = new TickPipeline<TSignal>(options.Pipeline);
+            pipeline.Start(() =>
+            {
+                model = OnnxModel.Load(modelPath, options.Model);
+                FeatureModelBinding binding = FeatureModelBinding.Create(spec, model);
+                return new TickProcessor<TSignal>(books, features, binding, telemetry, signal);
+            });
+
+            telemetry.Start();
+            int[] gcBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+            PipelineRunResult run = pipeline.Run(source, cancellationToken);
+            int[] gcDuring = [GC.CollectionCount(0) - gcBefore[0], GC.CollectionCount(1) - gcBefore[1], GC.CollectionCount(2) - gcBefore[2]];
+            telemetry.Stop();
+            return new ReplayReport(source.Description, source.Counters, pipeline.Processor.Counters, books, features, telemetry.Summaries(), run, model!.Path, model.Sha256, model.ExecutionProvider, model.LoadTime, telemetry.ClampedValues)
+            {
+                GcCollectionsDuringRun = gcDuring,
+                Histograms = LatencyStages.All.ToDictionary(LatencyStages.Tag, telemetry.Total),
+            };
+        }
+        finally
+        {
+            model?.Dispose();
+        }
+    }
+}

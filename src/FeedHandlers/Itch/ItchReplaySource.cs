@@ -1,0 +1,167 @@
+using System.Runtime.CompilerServices;
+using Engine.Events;
+using Engine.Native;
+using Engine.Pipeline;
+
+namespace FeedHandlers.Itch;
+
+/// <summary>How fast a replay offers messages.</summary>
+/// <param name="MessagesPerSecond">Open-loop rate; 0 means as fast as the pipeline takes them.</param>
+public readonly record struct ReplayPacing(double MessagesPerSecond)
+{
+    /// <summary>As fast as possible: receive timestamps are taken when each message is read, so queueing in the ring shows up in the latency.</summary>
+    public static ReplayPacing AsFastAsPossible => new(0);
+
+    /// <summary>True when paced.</summary>
+    public bool IsPaced => MessagesPerSecond > 0;
+}
+
+/// <summary>
+/// Replays an ITCH 5.0 BinaryFILE capture held in memory into a tick pipeline: frame, validate,
+/// claim a ring slot, normalize in place, publish. Runs on the pipeline's producer thread.
+/// </summary>
+/// <remarks>
+/// Pacing is open-loop: message i is due at start + i / rate, and its receive timestamp is that due
+/// time, not the time it was actually sent. A stall (a full ring, a descheduled thread) therefore
+/// shows up as the latency it caused instead of being hidden (no coordinated omission). Unpaced,
+/// the receive timestamp is the time the message was read. Every frame is counted: read =
+/// processed + rejected (by reason); trailing bytes that do not form a frame are a truncated frame.
+/// </remarks>
+public sealed class ItchReplaySource : ITickSource
+{
+    private readonly ReadOnlyMemory<byte> _capture;
+    private readonly ReplayPacing _pacing;
+
+    /// <summary>Replays <paramref name="capture"/> (BinaryFILE bytes) at <paramref name="pacing"/>.</summary>
+    public ItchReplaySource(ReadOnlyMemory<byte> capture, ReplayPacing pacing, string description = "ITCH 5.0 capture")
+    {
+        _capture = capture;
+        _pacing = pacing;
+        Description = description;
+    }
+
+    /// <inheritdoc />
+    public string Description { get; }
+
+    /// <inheritdoc />
+    public FeedCounters Counters { get; } = new();
+
+    /// <summary>Messages that were sent after their due time (paced runs): the producer fell behind.</summary>
+    public long LateMessages { get; private set; }
+
+    /// <summary>Gaps of more than <see cref="StallThresholdNs"/> between consecutive messages of a paced run in which the producer did not run (it was descheduled or the machine stalled).</summary>
+    public long ProducerStalls { get; private set; }
+
+    /// <summary>The longest such gap, ns.</summary>
+    public long LongestProducerStallNs { get; private set; }
+
+    /// <summary>Threshold for <see cref="ProducerStalls"/>: 50 µs.</summary>
+    public const long StallThresholdNs = 50_000;
+
+    /// <inheritdoc />
+    public void Run(TickPublisher publisher, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(publisher);
+        var frames = new BinaryFileFrameReader(_capture.Span);
+        FeedCounters counters = Counters;
+        bool paced = _pacing.IsPaced;
+        double intervalNs = paced ? 1e9 / _pacing.MessagesPerSecond : 0;
+        long start = MonotonicClock.NowNs();
+        long previous = start;
+        long index = 0;
+        while (true)
+        {
+            FrameStatus status = frames.Next(out ReadOnlySpan<byte> message);
+            if (status == FrameStatus.End)
+            {
+                break;
+            }
+
+            counters.CountRead();
+            index++;
+            long received;
+            if (paced)
+            {
+                long due = start + (long)(index * intervalNs);
+                long now = MonotonicClock.NowNs();
+                if (now > due)
+                {
+                    LateMessages++;
+                    if (now - previous > StallThresholdNs)
+                    {
+                        CountStall(now - previous);
+                    }
+                }
+                else
+                {
+                    now = MonotonicClock.SpinUntil(due);
+                }
+
+                previous = now;
+                received = due;
+            }
+            else
+            {
+                received = MonotonicClock.NowNs();
+            }
+
+            if (status != FrameStatus.Message)
+            {
+                counters.CountRejected(status == FrameStatus.EmptyFrame ? RejectReason.EmptyFrame : RejectReason.TruncatedFrame);
+                continue;
+            }
+
+            if (!Publish(message, index, received, publisher, counters))
+            {
+                return;
+            }
+
+            if ((index & 0xFFF) == 0 && cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private void CountStall(long gapNs)
+    {
+        ProducerStalls++;
+        LongestProducerStallNs = Math.Max(LongestProducerStallNs, gapNs);
+    }
+
+    // False only when the pipeline is down.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Publish(ReadOnlySpan<byte> message, long index, long received, TickPublisher publisher, FeedCounters counters)
+    {
+        if (!ItchDecoder.TryValidate(message, out RejectReason reason))
+        {
+            counters.CountRejected(reason);
+            return true;
+        }
+
+        byte type = message[0];
+        if (!ItchNormalizer.HasValidFields(message))
+        {
+            counters.CountRejected(RejectReason.InvalidField);
+            return true;
+        }
+
+        if (ItchNormalizer.ProducesTick(type))
+        {
+            if (!publisher.Claim(out long sequence))
+            {
+                return false;
+            }
+
+            ref Tick tick = ref publisher[sequence];
+            ItchNormalizer.Normalize(message, ref tick);
+            tick.Sequence = index;
+            tick.ReceiveTimestampNs = received;
+            publisher.Publish(sequence);
+            counters.CountPublished();
+        }
+
+        counters.CountProcessed(type);
+        return true;
+    }
+}
