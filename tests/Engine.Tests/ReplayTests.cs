@@ -85,7 +85,7 @@ public sealed class ReplayTests
     [Test]
     public void FeatureAndInferenceAndSignalPathAllocatesNothingOverAMillionEvents()
     {
-        Tick[] ticks = Decode(ItchSampleGenerator.Generate(new SampleOptions { OrderEvents = 1_150_000 }));
+        Tick[] ticks = ItchTicks.Decode(ItchSampleGenerator.Generate(new SampleOptions { OrderEvents = 1_150_000 }));
         const int WarmUp = 100_000;
         Assert.That(ticks.Length - WarmUp, Is.GreaterThanOrEqualTo(1_000_000));
 
@@ -156,25 +156,6 @@ public sealed class ReplayTests
         Assert.That(fit.Weights, Is.EqualTo(weights).Within(1e-6).Percent, "retrain with `engine model train-demo`");
         Assert.That(fit.Bias, Is.EqualTo(bias).Within(1e-6).Percent);
         Assert.That(fit.InSampleR2, Is.GreaterThan(0.01), "the demo model explains something");
-    }
-
-    private static Tick[] Decode(byte[] capture)
-    {
-        var ticks = new List<Tick>(capture.Length / 28);
-        var frames = new BinaryFileFrameReader(capture);
-        var tick = default(Tick);
-        long index = 0;
-        while (frames.Next(out ReadOnlySpan<byte> m) != FrameStatus.End)
-        {
-            index++;
-            if (ItchDecoder.TryValidate(m, out _) && ItchNormalizer.ProducesTick(m[0]) && ItchNormalizer.Normalize(m, ref tick) == NormalizeResult.Tick)
-            {
-                tick.Sequence = index;
-                ticks.Add(tick);
-            }
-        }
-
-        return [.. ticks];
     }
 
     private static Commands.ReplayArguments Arguments(string output) =>

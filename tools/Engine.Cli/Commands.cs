@@ -18,7 +18,7 @@ using Spectre.Console;
 namespace Engine.Cli;
 
 /// <summary>The <c>engine</c> command tree.</summary>
-internal static class Commands
+internal static partial class Commands
 {
     /// <summary>Folder of the bundled sample capture, demo model and spec (copied next to the binary).</summary>
     public static string SamplesDirectory => Path.Combine(AppContext.BaseDirectory, "samples");

@@ -27,19 +27,10 @@ public static class OfflineFeatures
         using var features = new FeatureEngine(spec);
         var market = new MarketState(new MarketBooks(), features);
         var rows = new List<FeatureRow>();
-        var frames = new BinaryFileFrameReader(capture);
-        var tick = default(Tick);
-        long index = 0;
-        while (frames.Next(out ReadOnlySpan<byte> message) != FrameStatus.End)
+        Tick[] ticks = ItchTicks.Decode(capture);
+        for (int i = 0; i < ticks.Length; i++)
         {
-            index++;
-            if (!ItchDecoder.TryValidate(message, out _) || !ItchNormalizer.HasValidFields(message) || !ItchNormalizer.ProducesTick(message[0]))
-            {
-                continue;
-            }
-
-            ItchNormalizer.Normalize(message, ref tick);
-            tick.Sequence = index;
+            ref Tick tick = ref ticks[i];
             InstrumentFeatures? state = market.Apply(ref tick);
             if (state is null)
             {
@@ -48,7 +39,7 @@ public static class OfflineFeatures
 
             float[] row = features.Compute(state, tick.ExchangeTimestampNs).ToArray();
             TopOfBook top = state.LastTop;
-            rows.Add(new FeatureRow(index, state.Instrument, tick.ExchangeTimestampNs, (top.BidPrice + (double)top.AskPrice) / 2, row));
+            rows.Add(new FeatureRow(tick.Sequence, state.Instrument, tick.ExchangeTimestampNs, (top.BidPrice + (double)top.AskPrice) / 2, row));
         }
 
         symbols = market.Books.Books.ToDictionary(b => b.Instrument, b => b.SymbolText);

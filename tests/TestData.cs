@@ -1,9 +1,15 @@
-namespace FeedHandlers.Tests;
+namespace TestSupport;
 
-/// <summary>Locates the repository and the shared data folder (../shared from the repo root).</summary>
+/// <summary>
+/// Locates the repository, its bundled samples and the shared data folder (../shared from the repo
+/// root). One file, linked into every test project.
+/// </summary>
 internal static class TestData
 {
     public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>The bundled samples folder (sample capture, demo model, feature spec).</summary>
+    public static string Samples => Path.Combine(RepoRoot, "samples");
 
     public static string Shared => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
 
