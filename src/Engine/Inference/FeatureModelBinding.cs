@@ -8,7 +8,7 @@ namespace Engine.Inference;
 /// </summary>
 public sealed class FeatureModelBinding
 {
-    private FeatureModelBinding(FeatureSpec spec, OnnxModel model, ModelTensor input, ModelTensor output)
+    private FeatureModelBinding(FeatureSpec spec, InferenceModel model, ModelTensor input, ModelTensor output)
     {
         Spec = spec;
         Model = model;
@@ -20,7 +20,7 @@ public sealed class FeatureModelBinding
     public FeatureSpec Spec { get; }
 
     /// <summary>The model (not owned: dispose it yourself).</summary>
-    public OnnxModel Model { get; }
+    public InferenceModel Model { get; }
 
     /// <summary>The input the features go into; its first row receives an instrument's features.</summary>
     public ModelTensor Input { get; }
@@ -32,7 +32,7 @@ public sealed class FeatureModelBinding
     /// Checks that the model has exactly the input the spec names, as float32 [batch, features], and
     /// the output it names. Throws <see cref="ModelLoadException"/> naming the spec and the model side by side.
     /// </summary>
-    public static FeatureModelBinding Create(FeatureSpec spec, OnnxModel model)
+    public static FeatureModelBinding Create(FeatureSpec spec, InferenceModel model)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(model);

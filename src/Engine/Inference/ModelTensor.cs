@@ -6,18 +6,22 @@ namespace Engine.Inference;
 
 /// <summary>
 /// One model input or output: a float32 tensor of fixed shape in pinned, 64-byte-aligned native
-/// memory, wrapped once in an <see cref="OrtValue"/> that ONNX Runtime reads from or writes to directly.
+/// memory; for ONNX Runtime it is wrapped once in an <see cref="OrtValue"/> that ORT reads or writes directly.
 /// </summary>
 /// <remarks>
-/// Write inputs through <see cref="Span"/> before <see cref="OnnxModel.Run"/>; read outputs after it.
-/// Owned by its <see cref="OnnxModel"/>; spans are valid until the model is disposed.
+/// Write inputs through <see cref="Span"/> before <see cref="InferenceModel.Run"/>; read outputs after it.
+/// Owned by its model; spans are valid until the model is disposed.
 /// </remarks>
 public sealed class ModelTensor : IDisposable
 {
     private readonly AlignedBuffer<float> _buffer;
+    private OrtValue? _value;
 
-    internal ModelTensor(string name, long[] shape)
+    /// <summary>Allocates a zeroed tensor of <paramref name="shape"/> (every dimension fixed and positive).</summary>
+    public ModelTensor(string name, long[] shape)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(shape);
         Name = name;
         Shape = shape;
         long count = 1;
@@ -28,7 +32,6 @@ public sealed class ModelTensor : IDisposable
 
         ElementCount = checked((int)count);
         _buffer = new AlignedBuffer<float>(ElementCount);
-        Value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, shape, _buffer.Address, ElementCount * sizeof(float));
     }
 
     /// <summary>Name in the model.</summary>
@@ -43,8 +46,8 @@ public sealed class ModelTensor : IDisposable
     /// <summary>The tensor's memory.</summary>
     public Span<float> Span => _buffer.Span;
 
-    /// <summary>The ORT value over <see cref="Span"/>.</summary>
-    internal OrtValue Value { get; }
+    /// <summary>The ORT value over <see cref="Span"/>, created on first use (only ONNX Runtime back-ends need it).</summary>
+    internal OrtValue Value => _value ??= OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [.. Shape], _buffer.Address, ElementCount * sizeof(float));
 
     /// <summary>Shape as text, e.g. <c>[1, 9]</c>.</summary>
     public string ShapeText => $"[{string.Join(", ", Shape)}]";
@@ -52,7 +55,7 @@ public sealed class ModelTensor : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        Value.Dispose();
+        _value?.Dispose();
         _buffer.Dispose();
     }
 }

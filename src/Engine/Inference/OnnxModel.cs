@@ -16,7 +16,7 @@ namespace Engine.Inference;
 /// thread). <see cref="Load"/> is a cold path (session creation ≈ 1 ms, plus warm-up runs); the
 /// model is warmed before it returns. <see cref="Run"/> must not be called concurrently.
 /// </remarks>
-public sealed class OnnxModel : IDisposable
+public sealed class OnnxModel : InferenceModel
 {
     private readonly InferenceSession _session;
     private readonly SessionOptions _sessionOptions;
@@ -33,7 +33,7 @@ public sealed class OnnxModel : IDisposable
         _sessionOptions = sessionOptions;
         _inputs = inputs;
         _outputs = outputs;
-        LoadTime = loadTime;
+        _loadTime = loadTime;
         _runOptions = new RunOptions();
         _binding = session.CreateIoBinding();
         foreach (ModelTensor input in inputs)
@@ -47,23 +47,25 @@ public sealed class OnnxModel : IDisposable
         }
     }
 
-    /// <summary>Full path of the model file.</summary>
-    public string Path { get; }
+    private TimeSpan _loadTime;
 
-    /// <summary>SHA-256 of the model file, lower-case hex.</summary>
-    public string Sha256 { get; }
+    /// <inheritdoc />
+    public override string Path { get; }
 
-    /// <summary>The execution provider running the model.</summary>
-    public string ExecutionProvider { get; } = "CPU";
+    /// <inheritdoc />
+    public override string Sha256 { get; }
 
-    /// <summary>Session creation plus warm-up time.</summary>
-    public TimeSpan LoadTime { get; private set; }
+    /// <inheritdoc />
+    public override string ExecutionProvider { get; } = "CPU";
 
-    /// <summary>Inputs in the model's order.</summary>
-    public IReadOnlyList<ModelTensor> Inputs => _inputs;
+    /// <inheritdoc />
+    public override TimeSpan LoadTime => _loadTime;
 
-    /// <summary>Outputs in the model's order.</summary>
-    public IReadOnlyList<ModelTensor> Outputs => _outputs;
+    /// <inheritdoc />
+    public override IReadOnlyList<ModelTensor> Inputs => _inputs;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ModelTensor> Outputs => _outputs;
 
     /// <summary>
     /// Loads, binds and warms a model. Every input and output must be a float32 tensor whose dimensions
@@ -106,7 +108,7 @@ public sealed class OnnxModel : IDisposable
             ModelTensor[] outputs = [.. session.OutputNames.Select(n => Track(tensors, new ModelTensor(n, Resolve(full, "output", n, session.OutputMetadata[n], options))))];
             var model = new OnnxModel(full, sha, session, sessionOptions, inputs, outputs, TimeSpan.Zero);
             model.Warmup(options.WarmupRuns);
-            model.LoadTime = clock.Elapsed;
+            model._loadTime = clock.Elapsed;
             return model;
         }
         catch
@@ -122,34 +124,17 @@ public sealed class OnnxModel : IDisposable
         }
     }
 
-    /// <summary>The input called <paramref name="name"/>; throws naming the model's inputs when absent.</summary>
-    public ModelTensor Input(string name) => Find(_inputs, name, "input");
-
-    /// <summary>The output called <paramref name="name"/>; throws naming the model's outputs when absent.</summary>
-    public ModelTensor Output(string name) => Find(_outputs, name, "output");
-
     /// <summary>Runs the model on the bound inputs; results are in the bound outputs. No allocation.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Run() => _session.RunWithBinding(_runOptions, _binding);
-
-    /// <summary>Runs the model <paramref name="runs"/> times on whatever the inputs hold (zeros at load).</summary>
-    public void Warmup(int runs)
-    {
-        for (int i = 0; i < runs; i++)
-        {
-            Run();
-        }
-    }
-
-    /// <summary>Text like <c>features float32 [1, 9]</c> for each input, for messages.</summary>
-    public string DescribeInputs() => string.Join("; ", _inputs.Select(t => $"'{t.Name}' float32 {t.ShapeText}"));
-
-    /// <summary>Text for each output, for messages.</summary>
-    public string DescribeOutputs() => string.Join("; ", _outputs.Select(t => $"'{t.Name}' float32 {t.ShapeText}"));
+    public override void Run() => _session.RunWithBinding(_runOptions, _binding);
 
     /// <inheritdoc />
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
+        if (!disposing)
+        {
+            return;
+        }
+
         _binding.Dispose();
         _runOptions.Dispose();
         _session.Dispose();
@@ -226,18 +211,5 @@ public sealed class OnnxModel : IDisposable
         }
 
         return shape;
-    }
-
-    private ModelTensor Find(ModelTensor[] tensors, string name, string role)
-    {
-        foreach (ModelTensor t in tensors)
-        {
-            if (t.Name == name)
-            {
-                return t;
-            }
-        }
-
-        throw new ModelLoadException($"Model '{Path}' has no {role} '{name}'; its {role}s are {string.Join(", ", tensors.Select(t => $"'{t.Name}' {t.ShapeText}"))}.");
     }
 }

@@ -24,7 +24,7 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
 {
     private readonly MarketState _market;
     private readonly FeatureEngine _features;
-    private readonly OnnxModel _model;
+    private readonly InferenceModel _model;
     private readonly ModelTensor _input;
     private readonly ModelTensor _output;
     private readonly LatencyTelemetry _telemetry;
