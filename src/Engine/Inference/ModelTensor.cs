@@ -185,7 +185,10 @@ public sealed unsafe class ModelTensor : IDisposable
     /// with <paramref name="shape"/> (which must fit). Used for window slots and batch prefixes; the view
     /// must be disposed before this tensor.
     /// </summary>
-    internal ModelTensor View(long elementOffset, long[] shape)
+    internal ModelTensor View(long elementOffset, long[] shape) => View(elementOffset, shape, Name);
+
+    /// <summary>As <see cref="View(long, long[])"/>, named <paramref name="name"/> (the same memory bound as an input in one binding and an output in another).</summary>
+    internal ModelTensor View(long elementOffset, long[] shape, string name)
     {
         long count = CountOf(shape);
         if (elementOffset < 0 || elementOffset + count > ElementCount)
@@ -193,7 +196,7 @@ public sealed unsafe class ModelTensor : IDisposable
             throw new ArgumentOutOfRangeException(nameof(shape), $"A view of {count} elements at {elementOffset} does not fit in '{Name}' {TypeText}.");
         }
 
-        return new ModelTensor(Name, shape, ElementType, _address + (elementOffset * ElementSize)) { ClassLabels = ClassLabels };
+        return new ModelTensor(name, shape, ElementType, _address + (elementOffset * ElementSize)) { ClassLabels = ClassLabels };
     }
 
     private static int CountOf(long[] shape)
