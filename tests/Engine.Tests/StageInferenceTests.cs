@@ -106,10 +106,8 @@ public sealed class StageInferenceTests
     [Test]
     public void MicroBatchDeliversEverySignalWithTheSinglePredictionAndFewerRuns()
     {
-        FeatureSpec spec = Spec("features");
+        FeatureSpec spec = ThirtyTwoFeatures();
         string path = TestData.SharedFile("models", "mlp_32.onnx");
-        // mlp_32 takes 32 features: repeat the 8 four times.
-        spec = FeatureSpec.Parse($$"""{ "input": "features", "features": [ {{string.Join(",", Enumerable.Repeat(EightFeatures.Trim()[1..^1], 4))}} ] }""", "mlp32.json");
         using OnnxModel single = OnnxModel.Load(path);
         using OnnxModel batched = OnnxModel.Load(path, new ModelOptions { BatchSize = 8 });
         (Recorded one, ProcessorCounters oneCounters, FeatureModelBinding b1) = RunStage(spec, single);
@@ -131,9 +129,7 @@ public sealed class StageInferenceTests
         Tick[] ticks = ItchTicks.Decode(s_capture.Value);
         foreach ((string modelName, string input, int batch) in new[] { ("gru_32x8", "window", 1), ("lstm_step_8x32", "x", 1), ("linear_32", "features", 4) })
         {
-            FeatureSpec spec = input == "features"
-                ? FeatureSpec.Parse($$"""{ "input": "features", "features": [ {{string.Join(",", Enumerable.Repeat(EightFeatures.Trim()[1..^1], 4))}} ] }""", "32.json")
-                : Spec(input);
+            FeatureSpec spec = input == "features" ? ThirtyTwoFeatures() : Spec(input);
             using OnnxModel model = OnnxModel.Load(TestData.SharedFile("models", modelName + ".onnx"), new ModelOptions { BatchSize = batch });
             using var features = new FeatureEngine(spec);
             using var telemetry = new LatencyTelemetry();
@@ -197,6 +193,10 @@ public sealed class StageInferenceTests
         using FeatureModelBinding classifier = FeatureModelBinding.Create(probability, forest);
         Assert.That(classifier.Output.ClassLabels, Is.EqualTo(new[] { "0", "1", "2" }));
     }
+
+    // mlp_32 and linear_32 take 32 features: the 8 repeated four times.
+    private static FeatureSpec ThirtyTwoFeatures() =>
+        FeatureSpec.Parse($$"""{ "input": "features", "features": [ {{string.Join(",", Enumerable.Repeat(EightFeatures.Trim()[1..^1], 4))}} ] }""", "features32.json");
 
     private static FeatureSpec Spec(string input) => FeatureSpec.Parse($$"""{ "input": "{{input}}", "features": {{EightFeatures}} }""", $"{input}.json");
 
