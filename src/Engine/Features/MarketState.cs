@@ -15,8 +15,14 @@ public sealed class ProcessorCounters
     /// <summary>Inference triggers that fired on a two-sided book.</summary>
     public long Triggers { get; internal set; }
 
-    /// <summary>Model runs (one per signal).</summary>
+    /// <summary>Predictions delivered (one per signal).</summary>
     public long Inferences { get; set; }
+
+    /// <summary>Model runs: one per inference, or one per micro-batch when micro-batching.</summary>
+    public long ModelRuns { get; set; }
+
+    /// <summary>Triggers not scored because the instrument's window did not yet hold the windowed model's W rows (the row is kept in the window).</summary>
+    public long SkippedWindowFilling { get; set; }
 
     /// <summary>Triggers skipped because the instrument's book had an empty side (no mid to compute features from).</summary>
     public long SkippedOneSided { get; internal set; }

@@ -1,10 +1,10 @@
 namespace Engine.Inference;
 
 /// <summary>
-/// A model the inference stage can run: fixed-shape float32 inputs and outputs in pinned, aligned
-/// memory (<see cref="ModelTensor"/>), written and read in place, and one <see cref="Run"/> per
-/// inference. <see cref="OnnxModel"/> runs it through ONNX Runtime; other back-ends (compiled
-/// managed kernels) derive from this too.
+/// A model the inference stage can run: fixed-shape inputs and outputs in pinned, aligned memory
+/// (<see cref="ModelTensor"/>: float32 for features, other element types where models need them),
+/// written and read in place, and one <see cref="Run"/> per inference. <see cref="OnnxModel"/> runs it
+/// through ONNX Runtime; other back-ends (compiled managed kernels) derive from this too.
 /// </summary>
 /// <remarks>
 /// The stage calls <see cref="Run"/> once per inference through this base class: one indirect call
@@ -51,10 +51,10 @@ public abstract class InferenceModel : IDisposable
     }
 
     /// <summary>Text like <c>'features' float32 [1, 9]</c> for each input, for messages.</summary>
-    public string DescribeInputs() => string.Join("; ", Inputs.Select(t => $"'{t.Name}' float32 {t.ShapeText}"));
+    public string DescribeInputs() => string.Join("; ", Inputs.Select(t => $"'{t.Name}' {t.TypeText}"));
 
     /// <summary>Text for each output, for messages.</summary>
-    public string DescribeOutputs() => string.Join("; ", Outputs.Select(t => $"'{t.Name}' float32 {t.ShapeText}"));
+    public string DescribeOutputs() => string.Join("; ", Outputs.Select(t => $"'{t.Name}' {t.TypeText}"));
 
     /// <inheritdoc />
     public void Dispose()
@@ -77,6 +77,6 @@ public abstract class InferenceModel : IDisposable
             }
         }
 
-        throw new ModelLoadException($"Model '{Path}' has no {role} '{name}'; its {role}s are {string.Join(", ", tensors.Select(t => $"'{t.Name}' {t.ShapeText}"))}.");
+        throw new ModelLoadException($"Model '{Path}' has no {role} '{name}'; its {role}s are {string.Join(", ", tensors.Select(t => $"'{t.Name}' {t.TypeText}"))}.");
     }
 }

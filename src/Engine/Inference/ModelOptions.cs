@@ -20,12 +20,45 @@ public sealed record ModelOptions
     /// <summary>Rows per run: the size given to a dynamic first (batch) dimension.</summary>
     public int BatchSize { get; init; } = 1;
 
-    /// <summary>Sizes for other symbolic dimensions, by their name in the model.</summary>
+    /// <summary>Sizes for other symbolic dimensions, by their name in the model (e.g. <c>length</c> of a sequence input).</summary>
     public IReadOnlyDictionary<string, int> SymbolicDimensions { get; init; } = new Dictionary<string, int>();
 
-    /// <summary>Runs done at load on zeroed inputs, so the first live call is not the first call.</summary>
+    /// <summary>Runs done at load on zeroed inputs, so the first live call is not the first call. The model is not returned (not ready) before they are done.</summary>
     public int WarmupRuns { get; init; } = 64;
 
-    /// <summary>Where to save the optimized model (speeds up later loads); null to skip.</summary>
-    public string? OptimizedModelPath { get; init; }
+    /// <summary>
+    /// Folder for optimized models; null to skip. The first load of a model saves ONNX Runtime's optimized
+    /// graph there (named by the model's SHA-256, the optimization level and the provider); later loads
+    /// read it back with graph optimization off, which is faster. Delete the folder after upgrading ONNX Runtime.
+    /// </summary>
+    public string? OptimizedModelCache { get; init; }
+
+    /// <summary>
+    /// Execution providers to try, in order; the first that yields a session runs the model, and each
+    /// failure before it is kept in <see cref="OnnxModel.ProviderAttempts"/>. Default: CPU only.
+    /// </summary>
+    public IReadOnlyList<ExecutionProviderKind> Providers { get; init; } = [ExecutionProviderKind.Cpu];
+
+    /// <summary>GPU device for CUDA and TensorRT.</summary>
+    public int DeviceId { get; init; }
+
+    /// <summary>Folder where TensorRT keeps the engines it builds (building one takes seconds to minutes); null disables the cache.</summary>
+    public string? TensorRtEngineCachePath { get; init; }
+
+    /// <summary>Let TensorRT run in FP16 where it judges it safe (faster on tensor cores; outputs differ in the last bits).</summary>
+    public bool TensorRtFp16 { get; init; }
+
+    /// <summary>
+    /// Refuse a GPU session that would leave some nodes on ONNX Runtime's CPU kernels
+    /// (<c>session.disable_cpu_ep_fallback</c>), so the provider reported is the one that runs every node.
+    /// The next provider in <see cref="Providers"/> is tried instead. Off by default.
+    /// </summary>
+    public bool RequireProviderForEveryNode { get; init; }
+
+    /// <summary>
+    /// What the caller feeds and reads, checked at load; null to skip the check. A fed input's fixed
+    /// dimensions also resolve the model's dynamic ones (before <see cref="SymbolicDimensions"/> and
+    /// <see cref="BatchSize"/>).
+    /// </summary>
+    public ModelContract? Contract { get; init; }
 }

@@ -14,8 +14,11 @@ public sealed record ReplayOptions
     /// <summary>The ring and its threads.</summary>
     public PipelineOptions Pipeline { get; init; } = new();
 
-    /// <summary>How the model session is built.</summary>
+    /// <summary>How the model session is built (execution providers, optimization, warm-up).</summary>
     public ModelOptions Model { get; init; } = new();
+
+    /// <summary>How feature rows reach the model (micro-batching, recurrent state pairs).</summary>
+    public FeatureModelBindingOptions Binding { get; init; } = new();
 
     /// <summary>Feature engine sizing.</summary>
     public FeatureEngineOptions Features { get; init; } = new();
@@ -79,6 +82,9 @@ public sealed class ReplayReport
     /// <summary>Execution provider that ran the model.</summary>
     public string ExecutionProvider { get; }
 
+    /// <summary>Every execution provider tried for the model, in order, with why each one before <see cref="ExecutionProvider"/> failed.</summary>
+    public IReadOnlyList<ProviderAttempt> ProviderAttempts { get; init; } = [];
+
     /// <summary>Model load and warm-up time.</summary>
     public TimeSpan ModelLoadTime { get; }
 
@@ -118,13 +124,16 @@ public static class ReplayRunner
         using var features = new FeatureEngine(spec, options.Features);
         var books = new MarketBooks(options.ExpectedLiveOrders, options.Features.InitialInstruments);
         OnnxModel? model = null;
+        FeatureModelBinding? binding = null;
+        // Micro-batching scores up to MicroBatchSize rows per run: the session is built for that batch.
+        ModelOptions modelOptions = options.Binding.MicroBatchDeadline is null ? options.Model : options.Model with { BatchSize = options.Binding.MicroBatchSize };
         try
         {
             using var pipeline = new TickPipeline<TSignal>(options.Pipeline);
             pipeline.Start(() =>
             {
-                model = OnnxModel.Load(modelPath, options.Model);
-                FeatureModelBinding binding = FeatureModelBinding.Create(spec, model);
+                model = OnnxModel.Load(modelPath, modelOptions);
+                binding = FeatureModelBinding.Create(spec, model, options.Binding);
                 return new TickProcessor<TSignal>(books, features, binding, telemetry, signal);
             });
 
@@ -135,12 +144,14 @@ public static class ReplayRunner
             telemetry.Stop();
             return new ReplayReport(source.Description, source.Counters, pipeline.Processor.Counters, books, features, telemetry.Summaries(), run, model!.Path, model.Sha256, model.ExecutionProvider, model.LoadTime, telemetry.ClampedValues)
             {
+                ProviderAttempts = model.ProviderAttempts,
                 GcCollectionsDuringRun = gcDuring,
                 Histograms = LatencyStages.All.ToDictionary(LatencyStages.Tag, telemetry.Total),
             };
         }
         finally
         {
+            binding?.Dispose();
             model?.Dispose();
         }
     }
