@@ -15,7 +15,7 @@ namespace Engine.Pipeline;
 /// calls the strategy. Each hand-off is timed into <see cref="LatencyTelemetry"/>.
 /// </summary>
 /// <remarks>
-/// One thread (the stage thread) calls <see cref="Process"/>; nothing else touches the books,
+/// One thread (the stage thread) calls <see cref="Process(ref Tick, long)"/>; nothing else touches the books,
 /// features or model while it runs. After warm-up (instruments defined, order index sized) it
 /// allocates nothing per tick; a test holds it to that over a million events. The processor does
 /// not own the model, books or telemetry it is given.
@@ -28,6 +28,8 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
     private readonly ModelTensor _input;
     private readonly ModelTensor _output;
     private readonly LatencyTelemetry _telemetry;
+    private readonly ModelLatency _modelLatency;
+    private readonly RingHandOffTimer? _handOff;
     private readonly int _outputWidth;
     private TSignal _signal;
 
@@ -47,6 +49,8 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
         _input = binding.Input;
         _output = binding.Output;
         _telemetry = telemetry;
+        _modelLatency = telemetry.ForModel(System.IO.Path.GetFileNameWithoutExtension(binding.Model.Path));
+        _handOff = telemetry.RingHandOffTimer;
         _outputWidth = (int)(_output.ElementCount / _output.Shape[0]);
         _signal = signal;
     }
@@ -71,11 +75,22 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
     /// <summary>Called on the stage thread after the last tick.</summary>
     public void OnStageStop() => Counters.StageAllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - _allocatedAtStart;
 
-    /// <summary>Handles one tick. Stage thread only.</summary>
+    /// <summary>Handles one tick taken off the ring at <paramref name="ringSequence"/> (which times the ring wait when the telemetry has a <see cref="RingHandOffTimer"/>). Stage thread only.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Process(ref Tick tick)
+    public void Process(ref Tick tick, long ringSequence)
     {
         long dequeued = MonotonicClock.NowNs();
+        _handOff?.Dequeued(ringSequence, dequeued);
+        Apply(ref tick, dequeued);
+    }
+
+    /// <summary>Handles one tick that did not come through a timed ring. Stage thread only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Process(ref Tick tick) => Apply(ref tick, MonotonicClock.NowNs());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Apply(ref Tick tick, long dequeued)
+    {
         _telemetry.Record(LatencyStage.Ring, dequeued - tick.ReceiveTimestampNs);
         InstrumentFeatures? state = _market.Apply(ref tick);
         if (state is not null)
@@ -97,10 +112,11 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
         _signal.OnSignal(new Signal(state.Instrument, tick.Sequence, tick.ExchangeTimestampNs, tick.ReceiveTimestampNs, dequeued, featuresDone, inferred, _output.Span[.._outputWidth], row));
         long delivered = MonotonicClock.NowNs();
 
-        _telemetry.Record(LatencyStage.Features, featuresDone - dequeued);
-        _telemetry.Record(LatencyStage.Inference, inferred - featuresDone);
-        _telemetry.Record(LatencyStage.Signal, delivered - inferred);
-        _telemetry.Record(LatencyStage.TickToSignal, delivered - tick.ReceiveTimestampNs);
+        // Per model; each stage's own histogram reports the merge of its models.
+        _modelLatency.Features.Record(featuresDone - dequeued);
+        _modelLatency.Inference.Record(inferred - featuresDone);
+        _modelLatency.Signal.Record(delivered - inferred);
+        _modelLatency.TickToSignal.Record(delivered - tick.ReceiveTimestampNs);
     }
 }
 
@@ -117,7 +133,7 @@ public readonly struct TickEventHandler<TSignal> : IEventHandler<Tick> where TSi
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void OnEvent(ref Tick data, long sequence, bool endOfBatch) => _processor.Process(ref data);
+    public void OnEvent(ref Tick data, long sequence, bool endOfBatch) => _processor.Process(ref data, sequence);
 
     /// <inheritdoc />
     public void OnShutdown() => _processor.OnStageStop();
