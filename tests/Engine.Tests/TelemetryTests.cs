@@ -170,8 +170,8 @@ public sealed class TelemetryTests
         LatencyRecorder hiccup = telemetry.Register("hiccup");
         telemetry.Record(LatencyStage.Features, 1);
         model.TickToSignal.Record(1);
-        ring.Published(0, 0);
-        ring.Dequeued(0, 1);
+        ring.Published(0, Engine.Native.MonotonicClock.NowNs());
+        ring.Dequeued(0, Engine.Native.MonotonicClock.NowNs());
         hiccup.RecordWithExpectedInterval(5_000_000, 1_000_000);
         gaps.Increment();
 
