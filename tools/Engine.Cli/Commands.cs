@@ -270,6 +270,10 @@ internal static partial class Commands
         AnsiConsole.MarkupLine(ic, "predictions {0:N0} → {1}", predictions, Markup.Escape(predictionsPath));
         AnsiConsole.MarkupLine(ic, "predictions sha256 [bold]{0}[/]", sha);
         AnsiConsole.MarkupLine(ic, "latency log → {0} (engine hist {0})", Markup.Escape(hlogPath));
+        if (report.MetricsEndPoint is { } metrics)
+        {
+            AnsiConsole.MarkupLine(ic, "metrics and health were served at http://{0}/metrics, /health/live, /health/ready while the replay ran", metrics);
+        }
     }
 
     private static void WriteGzip(string path, byte[] bytes)

@@ -42,7 +42,9 @@ internal static class HistPlot
             line.LegendText = tag;
             line.LineWidth = 2;
             maxX = Math.Max(maxX, xs.Max());
-            minY = Math.Min(minY, ys.Min());
+            // The axis starts at the lowest median, not the lowest value: a tag with zeros (an idle hiccup
+            // meter) would otherwise stretch it down to nanoseconds.
+            minY = Math.Min(minY, Math.Log10(Math.Max(merged.Histogram.GetValueAtPercentile(50), 1) / 1000.0));
             maxY = Math.Max(maxY, ys.Max());
 
             List<HistogramBase> intervals = [.. file.Select(tag, window).Where(h => h.TotalCount > 0)];
@@ -81,7 +83,7 @@ internal static class HistPlot
         timeline.Axes.Left.TickGenerator = LogTicks();
         timeline.Axes.SetLimitsX(minT - 0.5, maxT + 1.5);
         timeline.Axes.SetLimitsY(Math.Floor(minY), Math.Ceiling(maxY) + 0.05);
-        timeline.ShowLegend(Alignment.UpperLeft);
+        timeline.ShowLegend(Alignment.LowerRight);
 
         int top = (int)(height * 0.62);
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
