@@ -276,6 +276,15 @@ public sealed class TelemetryTests
     }
 
     [Test]
+    public void CounterValueSitsAfterACacheLineOfPadding()
+    {
+        var counter = new TelemetryCounter();
+        ref byte fields = ref System.Runtime.CompilerServices.Unsafe.As<System.Runtime.CompilerServices.StrongBox<byte>>(counter).Value;
+        ref byte value = ref System.Runtime.CompilerServices.Unsafe.As<long, byte>(ref counter.ValueField);
+        Assert.That((long)System.Runtime.CompilerServices.Unsafe.ByteOffset(ref fields, ref value), Is.EqualTo(TelemetryCounter.ValueOffset));
+    }
+
+    [Test]
     public void CountersRejectDuplicatesAndBadNames()
     {
         var counters = new TelemetryCounters();
