@@ -21,4 +21,8 @@ internal static unsafe partial class NativeMethods
     /// <summary><c>int sched_getcpu(void)</c>: the CPU the calling thread runs on right now.</summary>
     [LibraryImport(LibC, EntryPoint = "sched_getcpu")]
     internal static partial int SchedGetCpu();
+
+    /// <summary><c>int prctl(int option, unsigned long arg2, ...)</c> (variadic in C; integer arguments only here).</summary>
+    [LibraryImport(LibC, EntryPoint = "prctl", SetLastError = true)]
+    internal static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 }

@@ -34,6 +34,7 @@ internal static partial class Commands
         root.Subcommands.Add(SampleCommand());
         root.Subcommands.Add(ModelCommand());
         root.Subcommands.Add(FeaturesCommand());
+        root.Subcommands.Add(HistCommand());
         return root;
     }
 
@@ -48,12 +49,18 @@ internal static partial class Commands
         var wait = new Option<WaitStrategyKind>("--wait") { Description = "Stage wait strategy.", DefaultValueFactory = _ => WaitStrategyKind.BusySpin };
         var producerCore = new Option<int?>("--producer-core") { Description = "Pin the feed thread to this CPU." };
         var stageCore = new Option<int?>("--stage-core") { Description = "Pin the inference stage thread to this CPU." };
+        var metrics = new Option<string?>("--metrics") { Description = "Serve /metrics (Prometheus) and /health/live, /health/ready while the replay runs, on PORT or ADDRESS:PORT (loopback unless --metrics-allow-remote)." };
+        var metricsRemote = new Option<bool>("--metrics-allow-remote") { Description = "Allow --metrics to bind a non-loopback address (the endpoint has no authentication)." };
         var command = new Command("replay", "Replay a capture through the production path (ring → book → features → ONNX → signal) and report counts, latency and the predictions' SHA-256.")
         {
-            capture, spec, model, output, rate, ring, wait, producerCore, stageCore,
+            capture, spec, model, output, rate, ring, wait, producerCore, stageCore, metrics, metricsRemote,
         };
         command.SetAction(r => Replay(new ReplayArguments(
-            r.GetValue(capture)!, r.GetValue(spec)!, r.GetValue(model), r.GetValue(output)!, r.GetValue(rate), r.GetValue(ring), r.GetValue(wait), r.GetValue(producerCore), r.GetValue(stageCore))));
+            r.GetValue(capture)!, r.GetValue(spec)!, r.GetValue(model), r.GetValue(output)!, r.GetValue(rate), r.GetValue(ring), r.GetValue(wait), r.GetValue(producerCore), r.GetValue(stageCore))
+        {
+            Metrics = r.GetValue(metrics),
+            MetricsAllowRemote = r.GetValue(metricsRemote),
+        }));
         return command;
     }
 
@@ -137,20 +144,27 @@ internal static partial class Commands
         return command;
     }
 
-    internal sealed record ReplayArguments(string Capture, string Spec, string? Model, string Output, double Rate, int Ring, WaitStrategyKind Wait, int? ProducerCore, int? StageCore);
+    internal sealed record ReplayArguments(string Capture, string Spec, string? Model, string Output, double Rate, int Ring, WaitStrategyKind Wait, int? ProducerCore, int? StageCore)
+    {
+        public string? Metrics { get; init; }
+
+        public bool MetricsAllowRemote { get; init; }
+    }
 
     internal static int Replay(ReplayArguments args)
     {
         FeatureSpec spec;
         byte[] capture;
         string modelPath;
+        MetricsEndpointOptions? metrics;
         try
         {
+            metrics = ParseMetrics(args.Metrics, args.MetricsAllowRemote);
             spec = FeatureSpec.Load(args.Spec);
             modelPath = args.Model ?? spec.ModelPath ?? throw new FeatureSpecException($"{spec.Source}: names no \"model\"; pass --model.");
             capture = CaptureFile.ReadAll(args.Capture);
         }
-        catch (Exception ex) when (ex is FeatureSpecException or FileNotFoundException)
+        catch (Exception ex) when (ex is FeatureSpecException or FileNotFoundException or FormatException)
         {
             AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
             return 2;
@@ -166,6 +180,7 @@ internal static partial class Commands
         {
             Pipeline = new PipelineOptions { RingCapacity = args.Ring, Wait = args.Wait, ProducerCore = args.ProducerCore, ConsumerCore = args.StageCore },
             Hlog = File.Create(hlogPath),
+            Metrics = metrics,
         };
 
         ReplayReport report;
@@ -173,7 +188,7 @@ internal static partial class Commands
         {
             report = ReplayRunner.Run(source, spec, modelPath, new PredictionLogHandler(log), options);
         }
-        catch (ModelLoadException ex)
+        catch (Exception ex) when (ex is ModelLoadException || (ex is ArgumentException or System.Net.Sockets.SocketException && metrics is not null))
         {
             AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
             return 2;
@@ -238,18 +253,8 @@ internal static partial class Commands
 
         AnsiConsole.Write(counts);
 
-        var latency = new Table().Title("latency, µs (HdrHistogram, 3 significant digits)").AddColumn("stage");
-        foreach (string h in new[] { "p50", "p90", "p99", "p99.9", "p99.99", "max", "count" })
-        {
-            latency.AddColumn(new TableColumn(h).RightAligned());
-        }
-
-        foreach (LatencySummary s in report.Latency)
-        {
-            latency.AddRow(s.Name, Us(s.P50), Us(s.P90), Us(s.P99), Us(s.P999), Us(s.P9999), Us(s.Max), s.Count.ToString("N0", ic));
-        }
-
-        AnsiConsole.Write(latency);
+        AnsiConsole.Write(LatencyTable(report));
+        AnsiConsole.MarkupLine(JitterLine(report));
         IReadOnlyList<int> gc = report.GcCollectionsDuringRun;
         AnsiConsole.MarkupLine(ic, "elapsed {0:F2} s; GC collections during the run gen0/1/2 {1}/{2}/{3}; stage thread allocated {4:N0} bytes (instrument set-up included); ring full waits {5:N0}", report.Run.Elapsed.TotalSeconds, gc[0], gc[1], gc[2], report.Processor.StageAllocatedBytes, report.Run.FullRingWaits);
         foreach (Pipeline.HandlerFault fault in report.Run.Faults)
@@ -264,9 +269,11 @@ internal static partial class Commands
 
         AnsiConsole.MarkupLine(ic, "predictions {0:N0} → {1}", predictions, Markup.Escape(predictionsPath));
         AnsiConsole.MarkupLine(ic, "predictions sha256 [bold]{0}[/]", sha);
-        AnsiConsole.MarkupLine(ic, "latency log → {0}", Markup.Escape(hlogPath));
-
-        static string Us(long ns) => (ns / 1000.0).ToString("F2", CultureInfo.InvariantCulture);
+        AnsiConsole.MarkupLine(ic, "latency log → {0} (engine hist {0})", Markup.Escape(hlogPath));
+        if (report.MetricsEndPoint is { } metrics)
+        {
+            AnsiConsole.MarkupLine(ic, "metrics and health were served at http://{0}/metrics, /health/live, /health/ready while the replay ran", metrics);
+        }
     }
 
     private static void WriteGzip(string path, byte[] bytes)

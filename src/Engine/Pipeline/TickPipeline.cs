@@ -85,6 +85,16 @@ public sealed class TickPipeline<TSignal> : IDisposable where TSignal : struct, 
     public TickProcessor<TSignal> Processor => _tickProcessor ?? throw new InvalidOperationException("Start the pipeline first.");
 
     /// <summary>
+    /// Times the ring hand-off into <paramref name="telemetry"/> (<see cref="Telemetry.LatencyStage.Publish"/>
+    /// on the feed thread, <see cref="Telemetry.LatencyStage.RingWait"/> on the stage). Call before <see cref="Start"/>.
+    /// </summary>
+    public void TimeHandOffs(Telemetry.LatencyTelemetry telemetry)
+    {
+        ArgumentNullException.ThrowIfNull(telemetry);
+        _publisher.HandOffTimer = telemetry.RingHandOff(_options.RingCapacity);
+    }
+
+    /// <summary>
     /// Starts the stage thread, runs <paramref name="build"/> on it (load and warm the model there), and
     /// returns once the stage waits for ticks. Rethrows whatever <paramref name="build"/> threw.
     /// </summary>

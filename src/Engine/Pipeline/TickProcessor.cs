@@ -29,6 +29,8 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
     private readonly MicroBatcher? _batcher;
     private readonly PendingSignal[] _pending;
     private readonly LatencyTelemetry _telemetry;
+    private readonly ModelLatency _modelLatency;
+    private readonly RingHandOffTimer? _handOff;
     private TSignal _signal;
 
     /// <summary>Wires the stage. The binding's model must be loaded and warm.</summary>
@@ -47,6 +49,8 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
         _batcher = binding.Batcher;
         _pending = new PendingSignal[_batcher?.Capacity ?? 0];
         _telemetry = telemetry;
+        _modelLatency = telemetry.ForModel(System.IO.Path.GetFileNameWithoutExtension(binding.Model.Path));
+        _handOff = telemetry.RingHandOffTimer;
         _signal = signal;
     }
 
@@ -86,14 +90,25 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Process(ref Tick tick) => Process(ref tick, true);
 
+    /// <summary>Handles one tick taken off the ring at <paramref name="ringSequence"/> (which times the ring wait when the telemetry has a <see cref="RingHandOffTimer"/>). Stage thread only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Process(ref Tick tick, long ringSequence, bool endOfBatch)
+    {
+        long dequeued = MonotonicClock.NowNs();
+        _handOff?.Dequeued(ringSequence, dequeued);
+        Apply(ref tick, endOfBatch, dequeued);
+    }
+
     /// <summary>
     /// Handles one tick; <paramref name="endOfBatch"/> says it is the last the ring has for now, which
     /// flushes a micro-batch. Stage thread only.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Process(ref Tick tick, bool endOfBatch)
+    public void Process(ref Tick tick, bool endOfBatch) => Apply(ref tick, endOfBatch, MonotonicClock.NowNs());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Apply(ref Tick tick, bool endOfBatch, long dequeued)
     {
-        long dequeued = MonotonicClock.NowNs();
         _telemetry.Record(LatencyStage.Ring, dequeued - tick.ReceiveTimestampNs);
         InstrumentFeatures? state = _market.Apply(ref tick);
         if (_batcher is null)
@@ -122,7 +137,7 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
         Span<float> row = _features.Compute(state, tick.ExchangeTimestampNs);
         _binding.Write(state.Instrument, row);
         long featuresDone = MonotonicClock.NowNs();
-        _telemetry.Record(LatencyStage.Features, featuresDone - dequeued);
+        _modelLatency.Features.Record(featuresDone - dequeued);
 
         if (!_binding.TryRun(state.Instrument))
         {
@@ -137,9 +152,9 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
         _signal.OnSignal(new Signal(state.Instrument, tick.Sequence, tick.ExchangeTimestampNs, tick.ReceiveTimestampNs, dequeued, featuresDone, inferred, _binding.Prediction, row));
         long delivered = MonotonicClock.NowNs();
 
-        _telemetry.Record(LatencyStage.Inference, inferred - featuresDone);
-        _telemetry.Record(LatencyStage.Signal, delivered - inferred);
-        _telemetry.Record(LatencyStage.TickToSignal, delivered - tick.ReceiveTimestampNs);
+        _modelLatency.Inference.Record(inferred - featuresDone);
+        _modelLatency.Signal.Record(delivered - inferred);
+        _modelLatency.TickToSignal.Record(delivered - tick.ReceiveTimestampNs);
     }
 
     private void Enqueue(ref Tick tick, InstrumentFeatures state, long dequeued)
@@ -148,7 +163,7 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
         long featuresDone = MonotonicClock.NowNs();
         int k = _batcher!.Add(row, featuresDone);
         _pending[k] = new PendingSignal(state.Instrument, tick.Sequence, tick.ExchangeTimestampNs, tick.ReceiveTimestampNs, dequeued, featuresDone);
-        _telemetry.Record(LatencyStage.Features, featuresDone - dequeued);
+        _modelLatency.Features.Record(featuresDone - dequeued);
     }
 
     // One run scores every waiting row; each gets its own signal. The inference stage of a row includes
@@ -166,9 +181,9 @@ public sealed class TickProcessor<TSignal> where TSignal : struct, ISignalHandle
             Counters.Inferences++;
             _signal.OnSignal(new Signal(p.Instrument, p.Sequence, p.ExchangeTimestampNs, p.ReceiveTimestampNs, p.DequeueTimestampNs, p.FeaturesDoneNs, inferred, batcher.Output(i, output), batcher.InputRow(i)));
             long delivered = MonotonicClock.NowNs();
-            _telemetry.Record(LatencyStage.Inference, inferred - p.FeaturesDoneNs);
-            _telemetry.Record(LatencyStage.Signal, delivered - inferred);
-            _telemetry.Record(LatencyStage.TickToSignal, delivered - p.ReceiveTimestampNs);
+            _modelLatency.Inference.Record(inferred - p.FeaturesDoneNs);
+            _modelLatency.Signal.Record(delivered - inferred);
+            _modelLatency.TickToSignal.Record(delivered - p.ReceiveTimestampNs);
         }
     }
 
@@ -189,7 +204,7 @@ public readonly struct TickEventHandler<TSignal> : IEventHandler<Tick> where TSi
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void OnEvent(ref Tick data, long sequence, bool endOfBatch) => _processor.Process(ref data, endOfBatch);
+    public void OnEvent(ref Tick data, long sequence, bool endOfBatch) => _processor.Process(ref data, sequence, endOfBatch);
 
     /// <inheritdoc />
     public void OnShutdown() => _processor.OnStageStop();

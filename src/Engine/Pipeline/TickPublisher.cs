@@ -31,6 +31,9 @@ public sealed class TickPublisher
     /// <summary>The last sequence published (−1 before the first).</summary>
     public long LastPublished => _sequencer.Cursor.Value;
 
+    /// <summary>When set (before the producer starts), times receive → publish and publish → dequeue.</summary>
+    public Telemetry.RingHandOffTimer? HandOffTimer { get; set; }
+
     /// <summary>Times a claim found the ring full and had to wait for the consumer.</summary>
     public long FullRingWaits { get; private set; }
 
@@ -47,7 +50,11 @@ public sealed class TickPublisher
 
     /// <summary>Makes the slot visible to the consumer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Publish(long sequence) => _sequencer.Publish(sequence);
+    public void Publish(long sequence)
+    {
+        HandOffTimer?.Published(sequence, _ring[sequence].ReceiveTimestampNs);
+        _sequencer.Publish(sequence);
+    }
 
     /// <summary>Claims a slot, copies <paramref name="tick"/> into it and publishes it. False when the pipeline is down.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,7 +66,7 @@ public sealed class TickPublisher
         }
 
         _ring[sequence] = tick;
-        _sequencer.Publish(sequence);
+        Publish(sequence);
         return true;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Engine.Book;
 using Engine.Events;
 using Engine.Features;
@@ -31,6 +32,12 @@ public sealed record ReplayOptions
 
     /// <summary>Interval of the .hlog.</summary>
     public TimeSpan HlogInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Run the platform hiccup meter (a 1 ms sleeper, tag <c>hiccup</c>) beside the pipeline. On by default.</summary>
+    public bool HiccupMeter { get; init; } = true;
+
+    /// <summary>Serve /metrics and /health while the run lasts; null (the default) for no endpoint.</summary>
+    public MetricsEndpointOptions? Metrics { get; init; }
 }
 
 /// <summary>What a replay did, for reports and tests.</summary>
@@ -97,6 +104,18 @@ public sealed class ReplayReport
     /// <summary>Latency samples out of the histogram range (clamped).</summary>
     public long ClampedLatencies { get; }
 
+    /// <summary>Every histogram: the stages, each per model (<c>stage:model</c>), and the hiccup meter's.</summary>
+    public IReadOnlyList<LatencySummary> AllLatency { get; init; } = [];
+
+    /// <summary>The platform hiccup meter's row (null when it did not run): how late a 1 ms sleeper woke while the run lasted.</summary>
+    public LatencySummary? Hiccup => AllLatency.FirstOrDefault(l => l.Name == HiccupMeter.Tag);
+
+    /// <summary>Garbage collections and their pause time while telemetry ran.</summary>
+    public GcJitter Gc { get; init; }
+
+    /// <summary>Where the metrics endpoint listened (null when off).</summary>
+    public System.Net.IPEndPoint? MetricsEndPoint { get; init; }
+
     /// <summary>The tick-to-signal row of <see cref="Latency"/>.</summary>
     public LatencySummary TickToSignal => Latency.First(l => l.Name == LatencyStages.Tag(LatencyStage.TickToSignal));
 }
@@ -121,6 +140,7 @@ public static class ReplayRunner
         options ??= new ReplayOptions();
 
         using var telemetry = new LatencyTelemetry(options.Hlog, options.HlogInterval);
+        using HiccupMeter? hiccups = options.HiccupMeter ? new HiccupMeter(telemetry) : null;
         using var features = new FeatureEngine(spec, options.Features);
         var books = new MarketBooks(options.ExpectedLiveOrders, options.Features.InitialInstruments);
         OnnxModel? model = null;
@@ -129,24 +149,48 @@ public static class ReplayRunner
         ModelOptions modelOptions = options.Binding.MicroBatchDeadline is null ? options.Model : options.Model with { BatchSize = options.Binding.MicroBatchSize };
         try
         {
+            // Counters and health checks are registered either way (reports read them); the endpoint serves them only when asked for.
+            var health = new HealthChecks();
+            var modelReady = new StrongBox<bool>();
+            var feedRunning = new StrongBox<bool>();
+            health.AddReadiness("model", () => Volatile.Read(ref modelReady.Value), $"model {Path.GetFileName(modelPath)} loaded and warmed on the stage thread");
+            health.AddReadiness("feed", () => Volatile.Read(ref feedRunning.Value), $"feed connected: {source.Description} running");
+            EngineMetrics.RegisterFeed(telemetry.Counters, source.Counters);
+            using MetricsEndpoint? endpoint = options.Metrics is null ? null : new MetricsEndpoint(telemetry, health, options.Metrics);
+            endpoint?.Start();
+
             using var pipeline = new TickPipeline<TSignal>(options.Pipeline);
+            pipeline.TimeHandOffs(telemetry);
             pipeline.Start(() =>
             {
                 model = OnnxModel.Load(modelPath, modelOptions);
                 binding = FeatureModelBinding.Create(spec, model, options.Binding);
-                return new TickProcessor<TSignal>(books, features, binding, telemetry, signal);
+                var processor = new TickProcessor<TSignal>(books, features, binding, telemetry, signal);
+                Volatile.Write(ref modelReady.Value, true);
+                return processor;
             });
 
+            ProcessorCounters stage = pipeline.Processor.Counters;
+            EngineMetrics.RegisterStage(telemetry.Counters, stage);
+            health.AddProgress("stage", () => source.Counters.Published, () => stage.Ticks, TimeSpan.FromSeconds(2));
+
             telemetry.Start();
+            hiccups?.Start();
             int[] gcBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+            Volatile.Write(ref feedRunning.Value, true);
             PipelineRunResult run = pipeline.Run(source, cancellationToken);
+            Volatile.Write(ref feedRunning.Value, false);
             int[] gcDuring = [GC.CollectionCount(0) - gcBefore[0], GC.CollectionCount(1) - gcBefore[1], GC.CollectionCount(2) - gcBefore[2]];
+            hiccups?.Stop();
             telemetry.Stop();
             return new ReplayReport(source.Description, source.Counters, pipeline.Processor.Counters, books, features, telemetry.Summaries(), run, model!.Path, model.Sha256, model.ExecutionProvider, model.LoadTime, telemetry.ClampedValues)
             {
                 ProviderAttempts = model.ProviderAttempts,
                 GcCollectionsDuringRun = gcDuring,
-                Histograms = LatencyStages.All.ToDictionary(LatencyStages.Tag, telemetry.Total),
+                Histograms = telemetry.Channels.ToDictionary(c => c.Tag, c => telemetry.Total(c.Tag)!),
+                AllLatency = telemetry.AllSummaries(),
+                Gc = telemetry.Gc,
+                MetricsEndPoint = endpoint?.LocalEndPoint,
             };
         }
         finally

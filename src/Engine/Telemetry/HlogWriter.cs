@@ -73,7 +73,7 @@ public sealed class HlogWriter : IDisposable
         line[n++] = ',';
         n += Format((histogram.EndTimeStamp - histogram.StartTimeStamp) / 1000.0, line[n..]);
         line[n++] = ',';
-        n += Format(histogram.GetMaxValue() / MaxValueUnitRatio, line[n..]);
+        n += Format(histogram.MaxValue() / MaxValueUnitRatio, line[n..]);
         line[n++] = ',';
         Convert.TryToBase64Chars(encoded, line[n..], out int written);
         n += written;
@@ -85,6 +85,38 @@ public sealed class HlogWriter : IDisposable
     {
         value.TryFormat(destination, out int written, "F3", CultureInfo.InvariantCulture);
         return written;
+    }
+
+    /// <summary>
+    /// Writes a comment line recording the garbage collections of the interval starting at
+    /// <paramref name="startSeconds"/> (relative to the base time):
+    /// <c>#[GC 12.000: gen0 1 gen1 0 gen2 0 pause 0.412 ms]</c>. Readers skip it as a comment. Allocates nothing.
+    /// </summary>
+    public void GcComment(double startSeconds, int gen0, int gen1, int gen2, double pauseMs)
+    {
+        Span<char> line = _chars;
+        int n = 0;
+        n += Put("#[GC ", line[n..]);
+        n += Format(startSeconds, line[n..]);
+        n += Put(": gen0 ", line[n..]);
+        gen0.TryFormat(line[n..], out int w, default, CultureInfo.InvariantCulture);
+        n += w;
+        n += Put(" gen1 ", line[n..]);
+        gen1.TryFormat(line[n..], out w, default, CultureInfo.InvariantCulture);
+        n += w;
+        n += Put(" gen2 ", line[n..]);
+        gen2.TryFormat(line[n..], out w, default, CultureInfo.InvariantCulture);
+        n += w;
+        n += Put(" pause ", line[n..]);
+        n += Format(pauseMs, line[n..]);
+        n += Put(" ms]\n", line[n..]);
+        _writer.Write(line[..n]);
+
+        static int Put(string text, Span<char> destination)
+        {
+            text.AsSpan().CopyTo(destination);
+            return text.Length;
+        }
     }
 
     /// <summary>Writes a comment line (<c>#...</c>).</summary>
