@@ -26,6 +26,9 @@ public sealed record ModelOptions
     /// <summary>Runs done at load on zeroed inputs, so the first live call is not the first call.</summary>
     public int WarmupRuns { get; init; } = 64;
 
+    /// <summary>Which back-end runs the model when it is loaded through <see cref="Compiled.ModelLoader"/> (the replay does): compiled when it agrees with ONNX Runtime (Auto), ONNX Runtime, or compiled only.</summary>
+    public ModelBackend Backend { get; init; } = ModelBackend.Auto;
+
     /// <summary>Where to save the optimized model (speeds up later loads); null to skip.</summary>
     public string? OptimizedModelPath { get; init; }
 }
