@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Engine.Inference.Compiled;
@@ -85,6 +86,7 @@ public sealed class CompiledModel : InferenceModel
     public long WeightBytes { get; }
 
     /// <summary>Runs every kernel on the inputs' current contents; results are in the outputs. No allocation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         Kernel[] kernels = _kernels;

@@ -25,6 +25,8 @@ internal sealed unsafe class DenseWeights : IDisposable
     private readonly float* _w;
     private readonly float* _b;
     private readonly int _stride;
+    private readonly AlignedBuffer<float> _scratch;
+    private readonly float* _tail;
 
     /// <summary>Packs <paramref name="w"/> (row-major [N, K]: output n's weights contiguous) and <paramref name="bias"/> (N, or null for zeros).</summary>
     public DenseWeights(float[] w, float[]? bias, int n, int k)
@@ -55,6 +57,8 @@ internal sealed unsafe class DenseWeights : IDisposable
         bias?.CopyTo(_bias.Span);
         _w = (float*)_weights.Address;
         _b = (float*)_bias.Address;
+        _scratch = new AlignedBuffer<float>(16);
+        _tail = (float*)_scratch.Address;
     }
 
     /// <summary>Outputs.</summary>
@@ -70,30 +74,34 @@ internal sealed unsafe class DenseWeights : IDisposable
     public long Bytes => _weights.SizeInBytes + _bias.SizeInBytes;
 
     /// <summary>y[0..N) = act(bias + W·x[0..K)). <paramref name="x"/> and <paramref name="y"/> must not overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public void Row(float* x, float* y, Activation act)
     {
         if (Narrow)
         {
             for (int o = 0; o < N; o++)
             {
-                y[o] = Simd.Apply(_b[o] + Simd.Dot(x, _w + (o * K), K), act);
+                y[o] = _b[o] + Simd.Dot(x, _w + (o * K), K);
             }
-
-            return;
         }
-
-        if (Simd.Use512)
+        else if (Simd.Use512)
         {
-            Row512(x, y, act);
+            Accumulate512(x, y);
         }
         else
         {
-            Row256(x, y, act);
+            Accumulate256(x, y);
+        }
+
+        if (act != Activation.None)
+        {
+            Simd.Apply(y, y, N, act);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Row512(float* x, float* y, Activation act)
+    // No calls in here: a call makes the JIT spill the accumulators inside the k loop (seen in the disassembly).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void Accumulate512(float* x, float* y)
     {
         int n = 0;
         int stride = _stride;
@@ -102,14 +110,21 @@ internal sealed unsafe class DenseWeights : IDisposable
             float* w = _w + n;
             float* b = _b + n;
             Vector512<float> a0 = Vector512.Load(b), a1 = Vector512.Load(b + 16), a2 = Vector512.Load(b + 32), a3 = Vector512.Load(b + 48);
+            // Four phases (k mod 4) of four accumulators: 16 independent FMA chains, so the k loop runs at
+            // the FMA pipes' throughput instead of waiting on FMA latency (32 zmm registers hold them all).
             Vector512<float> c0 = Vector512<float>.Zero, c1 = c0, c2 = c0, c3 = c0;
+            Vector512<float> d0 = c0, d1 = c0, d2 = c0, d3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
             int k = 0;
-            for (; k + 2 <= K; k += 2)
+            for (; k + 4 <= K; k += 4)
             {
                 float* r0 = w + (k * stride);
                 float* r1 = r0 + stride;
+                float* r2 = r1 + stride;
+                float* r3 = r2 + stride;
                 var x0 = Vector512.Create(x[k]);
                 var x1 = Vector512.Create(x[k + 1]);
+                var x2 = Vector512.Create(x[k + 2]);
+                var x3 = Vector512.Create(x[k + 3]);
                 a0 = Vector512.MultiplyAddEstimate(x0, Vector512.Load(r0), a0);
                 a1 = Vector512.MultiplyAddEstimate(x0, Vector512.Load(r0 + 16), a1);
                 a2 = Vector512.MultiplyAddEstimate(x0, Vector512.Load(r0 + 32), a2);
@@ -118,9 +133,17 @@ internal sealed unsafe class DenseWeights : IDisposable
                 c1 = Vector512.MultiplyAddEstimate(x1, Vector512.Load(r1 + 16), c1);
                 c2 = Vector512.MultiplyAddEstimate(x1, Vector512.Load(r1 + 32), c2);
                 c3 = Vector512.MultiplyAddEstimate(x1, Vector512.Load(r1 + 48), c3);
+                d0 = Vector512.MultiplyAddEstimate(x2, Vector512.Load(r2), d0);
+                d1 = Vector512.MultiplyAddEstimate(x2, Vector512.Load(r2 + 16), d1);
+                d2 = Vector512.MultiplyAddEstimate(x2, Vector512.Load(r2 + 32), d2);
+                d3 = Vector512.MultiplyAddEstimate(x2, Vector512.Load(r2 + 48), d3);
+                e0 = Vector512.MultiplyAddEstimate(x3, Vector512.Load(r3), e0);
+                e1 = Vector512.MultiplyAddEstimate(x3, Vector512.Load(r3 + 16), e1);
+                e2 = Vector512.MultiplyAddEstimate(x3, Vector512.Load(r3 + 32), e2);
+                e3 = Vector512.MultiplyAddEstimate(x3, Vector512.Load(r3 + 48), e3);
             }
 
-            if (k < K)
+            for (; k < K; k++)
             {
                 float* r0 = w + (k * stride);
                 var x0 = Vector512.Create(x[k]);
@@ -130,10 +153,18 @@ internal sealed unsafe class DenseWeights : IDisposable
                 a3 = Vector512.MultiplyAddEstimate(x0, Vector512.Load(r0 + 48), a3);
             }
 
-            Simd.Store(Simd.Apply(a0 + c0, act), y + n, N - n);
-            Simd.Store(Simd.Apply(a1 + c1, act), y + n + 16, N - n - 16);
-            Simd.Store(Simd.Apply(a2 + c2, act), y + n + 32, N - n - 32);
-            Simd.Store(Simd.Apply(a3 + c3, act), y + n + 48, N - n - 48);
+            a0 += d0;
+            a1 += d1;
+            a2 += d2;
+            a3 += d3;
+            c0 += e0;
+            c1 += e1;
+            c2 += e2;
+            c3 += e3;
+            StoreRow(a0 + c0, y + n, N - n);
+            StoreRow(a1 + c1, y + n + 16, N - n - 16);
+            StoreRow(a2 + c2, y + n + 32, N - n - 32);
+            StoreRow(a3 + c3, y + n + 48, N - n - 48);
         }
 
         for (; n < stride; n += 16)
@@ -152,12 +183,13 @@ internal sealed unsafe class DenseWeights : IDisposable
                 a0 = Vector512.MultiplyAddEstimate(Vector512.Create(x[k]), Vector512.Load(w + (k * stride)), a0);
             }
 
-            Simd.Store(Simd.Apply(a0 + c0, act), y + n, N - n);
+            StoreRow(a0 + c0, y + n, N - n);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Row256(float* x, float* y, Activation act)
+    // No calls in here: a call makes the JIT spill the accumulators inside the k loop (seen in the disassembly).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void Accumulate256(float* x, float* y)
     {
         int n = 0;
         int stride = _stride;
@@ -194,10 +226,10 @@ internal sealed unsafe class DenseWeights : IDisposable
                 a3 = Vector256.MultiplyAddEstimate(x0, Vector256.Load(r0 + 24), a3);
             }
 
-            Simd.Store(Simd.Apply(a0 + c0, act), y + n, N - n);
-            Simd.Store(Simd.Apply(a1 + c1, act), y + n + 8, N - n - 8);
-            Simd.Store(Simd.Apply(a2 + c2, act), y + n + 16, N - n - 16);
-            Simd.Store(Simd.Apply(a3 + c3, act), y + n + 24, N - n - 24);
+            StoreRow(a0 + c0, y + n, N - n);
+            StoreRow(a1 + c1, y + n + 8, N - n - 8);
+            StoreRow(a2 + c2, y + n + 16, N - n - 16);
+            StoreRow(a3 + c3, y + n + 24, N - n - 24);
         }
 
         for (; n < stride; n += 8)
@@ -216,7 +248,40 @@ internal sealed unsafe class DenseWeights : IDisposable
                 a0 = Vector256.MultiplyAddEstimate(Vector256.Create(x[k]), Vector256.Load(w + (k * stride)), a0);
             }
 
-            Simd.Store(Simd.Apply(a0 + c0, act), y + n, N - n);
+            StoreRow(a0 + c0, y + n, N - n);
+        }
+    }
+
+    // Stores the first count lanes; a partial vector goes through the pinned scratch row, with no call.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreRow(Vector512<float> v, float* dst, int count)
+    {
+        if (count >= 16)
+        {
+            Vector512.Store(v, dst);
+            return;
+        }
+
+        Vector512.Store(v, _tail);
+        for (int i = 0; i < count; i++)
+        {
+            dst[i] = _tail[i];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreRow(Vector256<float> v, float* dst, int count)
+    {
+        if (count >= 8)
+        {
+            Vector256.Store(v, dst);
+            return;
+        }
+
+        Vector256.Store(v, _tail);
+        for (int i = 0; i < count; i++)
+        {
+            dst[i] = _tail[i];
         }
     }
 
@@ -225,5 +290,6 @@ internal sealed unsafe class DenseWeights : IDisposable
     {
         _weights.Dispose();
         _bias.Dispose();
+        _scratch.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Runtime.Intrinsics;
 using Engine.Native;
@@ -8,7 +9,13 @@ namespace Engine.Inference.Compiled;
 /// One step of a compiled model: its inputs, outputs and weights are native addresses fixed when the model
 /// was compiled, so <see cref="Run"/> is straight-line arithmetic with no allocation and no lookup.
 /// </summary>
-/// <remarks>Kernels are sealed: the model's loop calls each through one virtual call (a few per model).</remarks>
+/// <remarks>
+/// Kernels are sealed: the model's loop calls each through one virtual call (a few per model). Their run
+/// methods are marked AggressiveOptimization: tiered compilation would otherwise run them as unoptimized
+/// tier-0 code for the first ~100 ms after load (measured 5–10× slower on mlp_32 in the compiled scenario),
+/// and a model must be at full speed from the first tick. They gain nothing from dynamic PGO (no virtual
+/// calls or type checks inside).
+/// </remarks>
 internal abstract class Kernel : IDisposable
 {
     /// <summary>Computes the step.</summary>
@@ -33,6 +40,7 @@ internal abstract class Kernel : IDisposable
 /// <summary>Fully connected rows: <c>y[m] = act(W·x[m] + b)</c> for M rows (Gemm/MatMul with constant weights, fused bias and activation).</summary>
 internal sealed unsafe class DenseKernel(DenseWeights weights, float* x, float* y, int rows, Activation activation, string origin) : Kernel
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         int k = weights.K, n = weights.N;
@@ -53,6 +61,7 @@ internal sealed unsafe class DenseKernel(DenseWeights weights, float* x, float* 
 /// </summary>
 internal sealed unsafe class GemmKernel(float* a, float* b, float* c, int[]? cIndex, float* y, int m, int n, int k, bool transA, bool transB, float alpha, float beta) : Kernel
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         for (int i = 0; i < m; i++)
@@ -96,6 +105,7 @@ internal enum BinaryOp
 /// </summary>
 internal sealed unsafe class BinaryKernel(BinaryOp op, float* a, float* b, float* y, int count, int[]? aIndex, int[]? bIndex, Activation activation) : Kernel
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         if (aIndex is null && bIndex is null)
@@ -122,6 +132,7 @@ internal sealed unsafe class BinaryKernel(BinaryOp op, float* a, float* b, float
         _ => av / bv,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     private void RunSameShape()
     {
         int i = 0;
@@ -148,6 +159,7 @@ internal sealed unsafe class BinaryKernel(BinaryOp op, float* a, float* b, float
 /// <summary>An activation on its own (not fused into a producer): Relu, Tanh, Sigmoid.</summary>
 internal sealed unsafe class UnaryKernel(Activation activation, float* x, float* y, int count) : Kernel
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run() => Simd.Apply(x, y, count, activation);
 
     public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"{activation.ToString().ToLowerInvariant()} ×{count}");
@@ -156,6 +168,7 @@ internal sealed unsafe class UnaryKernel(Activation activation, float* x, float*
 /// <summary>Softmax over contiguous rows of <c>width</c> (the last axis), max-subtracted.</summary>
 internal sealed unsafe class SoftmaxKernel(float* x, float* y, int rows, int width) : Kernel
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         for (int r = 0; r < rows; r++)
@@ -193,6 +206,7 @@ internal sealed unsafe class SoftmaxKernel(float* x, float* y, int rows, int wid
 /// </summary>
 internal sealed unsafe class CopyKernel(float* x, float* y, int count, int[]? index, string what) : Kernel
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         if (index is null)
@@ -240,6 +254,7 @@ internal sealed unsafe class ScalerKernel : Kernel
         _width = width;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         float* o = _o;

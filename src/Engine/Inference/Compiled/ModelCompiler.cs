@@ -1035,6 +1035,8 @@ public static class ModelCompiler
             }
 
             var nodes = new TreeNode[count];
+            var leafStart = new int[count];
+            var leafCount = new int[count];
             var targetsOut = new List<int>();
             var valuesOut = new List<float>();
             var parsedModes = new BranchMode[count];
@@ -1046,7 +1048,9 @@ public static class ModelCompiler
                 if (modes[i] == "LEAF")
                 {
                     List<(int Target, float Value)> ws = leafWeights[i] ?? [];
-                    nodes[i] = new TreeNode { Feature = -1, True = valuesOut.Count, False = ws.Count };
+                    nodes[i] = new TreeNode { Feature = 0, True = i, False = i }; // a leaf steps to itself
+                    leafStart[i] = valuesOut.Count;
+                    leafCount[i] = ws.Count;
                     foreach ((int target, float value) in ws)
                     {
                         targetsOut.Add(target);
@@ -1082,16 +1086,13 @@ public static class ModelCompiler
                 nodes[i] = new TreeNode { Feature = (int)featureIds[i], Threshold = thresholds[i], True = t, False = f };
             }
 
-            uniform &= !anyMissing;
             RecordProbes(x, features, nodes, featureIds, modes);
-            if (!uniform)
+            for (int i = 0; i < count; i++)
             {
-                for (int i = 0; i < count; i++)
+                if (modes[i] != "LEAF")
                 {
-                    if (nodes[i].Feature >= 0)
-                    {
-                        nodes[i].Feature |= ((int)parsedModes[i] << 24) | (i < missing.Length && missing[i] == 1 ? TreeNode.MissingTrueFlag : 0);
-                    }
+                    // Flags and modes ride in the feature word only where the walk decodes them.
+                    nodes[i].Feature |= (uniform ? 0 : (int)parsedModes[i] << 24) | (anyMissing && i < missing.Length && missing[i] == 1 ? TreeNode.MissingTrueFlag : 0);
                 }
             }
 
@@ -1102,6 +1103,16 @@ public static class ModelCompiler
                 {
                     roots.Add(i);
                 }
+            }
+
+            int Depth(int i, int level)
+            {
+                if (level > count)
+                {
+                    throw new NotCompilableException($"{Where(n)} has a cycle in tree {treeIds[i]}");
+                }
+
+                return modes[i] == "LEAF" ? 0 : 1 + Math.Max(Depth(nodes[i].True, level + 1), Depth(nodes[i].False, level + 1));
             }
 
             TreeAggregate aggregate = OnnxGraph.Text(n, "aggregate_function", "SUM") switch
@@ -1135,7 +1146,7 @@ public static class ModelCompiler
 
             float[] classLabels = intLabels.Length > 0 ? [.. intLabels.Select(l => (float)l)] : [.. Enumerable.Range(0, stringLabels.Length).Select(i => (float)i)];
             var spec = new TreeEnsembleSpec(
-                nodes, [.. roots], [.. targetsOut], [.. valuesOut], targets, aggregate, transform, bases, uniform, first ?? BranchMode.Leq,
+                nodes, leafStart, leafCount, [.. roots], [.. roots.Select(r => Depth(r, 0))], [.. targetsOut], [.. valuesOut], targets, aggregate, transform, bases, uniform, anyMissing, first ?? BranchMode.Leq,
                 classifier, classLabels, classifier && targets == 2 && wId.Distinct().Count() == 1, wValue.All(v => v >= 0));
             _weightBytes += (count * Unsafe.SizeOf<TreeNode>()) + (valuesOut.Count * 8L);
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Runtime.Intrinsics;
 using Engine.Native;
@@ -106,6 +107,7 @@ internal sealed unsafe class RecurrentKernel : Kernel
         _yC = yC;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         int hidden = _hidden;
@@ -175,6 +177,7 @@ internal sealed unsafe class RecurrentKernel : Kernel
         _scratch.Dispose();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     private void LstmStep(float* h, float* c)
     {
         int n = _hidden;
@@ -198,6 +201,7 @@ internal sealed unsafe class RecurrentKernel : Kernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     private void GruStep(float* h)
     {
         int n = _hidden;

@@ -35,11 +35,11 @@ internal enum PostTransform
     Probit,
 }
 
-/// <summary>One node, 16 bytes. A branch has <see cref="Feature"/> ≥ 0; a leaf has −1 and its weights at [<see cref="True"/>, <see cref="True"/> + <see cref="False"/>).</summary>
+/// <summary>One node, 16 bytes. A leaf tests feature 0 and has both children pointing at itself; its weights are found through the ensemble's leaf tables.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct TreeNode
 {
-    /// <summary>Feature index, with <see cref="MissingTrueFlag"/> and the mode (bits 24–26) folded in on mixed ensembles; −1 for a leaf.</summary>
+    /// <summary>Feature index, with <see cref="MissingTrueFlag"/> and the mode (bits 24–26) folded in where the walk decodes them.</summary>
     public int Feature;
     public float Threshold;
     public int True;
@@ -56,7 +56,10 @@ internal struct TreeNode
 /// </summary>
 internal sealed record TreeEnsembleSpec(
     TreeNode[] Nodes,
+    int[] LeafStart,
+    int[] LeafCount,
     int[] Roots,
+    int[] Depths,
     int[] WeightTargets,
     float[] WeightValues,
     int Targets,
@@ -64,6 +67,7 @@ internal sealed record TreeEnsembleSpec(
     PostTransform Transform,
     float[] BaseValues,
     bool Uniform,
+    bool HasMissing,
     BranchMode Mode,
     bool Classifier,
     float[] ClassLabels,
@@ -97,6 +101,13 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
     private readonly int _rows;
     private readonly int _features;
     private readonly bool _fast;
+    private readonly bool _single;
+    private readonly AlignedBuffer<int> _leafStart;
+    private readonly AlignedBuffer<int> _leafCount;
+    private readonly AlignedBuffer<int> _groupDepth;
+    private readonly int* _ls;
+    private readonly int* _lc;
+    private readonly int* _d;
 
     public TreeEnsembleKernel(TreeEnsembleSpec spec, float* x, int rows, int features, float* y, float* label)
     {
@@ -119,8 +130,22 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
         _rows = rows;
         _features = features;
         _fast = spec.Uniform;
+        _single = spec.Targets == 1 && !spec.Classifier;
+        _leafStart = Pin(spec.LeafStart);
+        _leafCount = Pin(spec.LeafCount);
+        int[] groups = new int[(spec.Roots.Length / 4) + 1];
+        for (int t = 0; t + 4 <= spec.Roots.Length; t += 4)
+        {
+            groups[t / 4] = Math.Max(Math.Max(spec.Depths[t], spec.Depths[t + 1]), Math.Max(spec.Depths[t + 2], spec.Depths[t + 3]));
+        }
+
+        _groupDepth = Pin(groups);
+        _ls = (int*)_leafStart.Address;
+        _lc = (int*)_leafCount.Address;
+        _d = (int*)_groupDepth.Address;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     public override void Run()
     {
         for (int row = 0; row < _rows; row++)
@@ -131,6 +156,18 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
             if (!_fast)
             {
                 Walk<Mixed>(x);
+            }
+            else if (_spec.HasMissing)
+            {
+                switch (_spec.Mode)
+                {
+                    case BranchMode.Leq: Walk<WithMissing<Leq>>(x); break;
+                    case BranchMode.Lt: Walk<WithMissing<Lt>>(x); break;
+                    case BranchMode.Gte: Walk<WithMissing<Gte>>(x); break;
+                    case BranchMode.Gt: Walk<WithMissing<Gt>>(x); break;
+                    case BranchMode.Eq: Walk<WithMissing<Eq>>(x); break;
+                    default: Walk<WithMissing<Neq>>(x); break;
+                }
             }
             else
             {
@@ -157,7 +194,7 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
         }
     }
 
-    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"tree ensemble {(_spec.Classifier ? "classifier" : "regressor")}: {_spec.Roots.Length} trees, {_spec.Nodes.Length} nodes, {_spec.Targets} {(_spec.Classifier ? "classes" : "targets")}, {(_fast ? _spec.Mode.ToString().ToUpperInvariant() : "mixed modes")}, {_spec.Aggregate.ToString().ToUpperInvariant()}, {_spec.Transform.ToString().ToUpperInvariant()} ×{_rows} rows");
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"tree ensemble {(_spec.Classifier ? "classifier" : "regressor")}: {_spec.Roots.Length} trees, {_spec.Nodes.Length} nodes, {_spec.Targets} {(_spec.Classifier ? "classes" : "targets")}, {(_fast ? _spec.Mode.ToString().ToUpperInvariant() : "mixed modes")}{(_spec.HasMissing ? " with missing-value routes" : string.Empty)}, {_spec.Aggregate.ToString().ToUpperInvariant()}, {_spec.Transform.ToString().ToUpperInvariant()} ×{_rows} rows");
 
     protected override void ReleaseWeights()
     {
@@ -167,6 +204,9 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
         _values.Dispose();
         _scores.Dispose();
         _has.Dispose();
+        _leafStart.Dispose();
+        _leafCount.Dispose();
+        _groupDepth.Dispose();
     }
 
     private static AlignedBuffer<T> Pin<T>(T[] values) where T : unmanaged
@@ -176,37 +216,70 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
         return buffer;
     }
 
+    // Four trees at a time, each a fixed number of steps (the deepest of the four): a leaf points at itself,
+    // so the walk needs no leaf test and the next node is picked without a branch. The four chains of
+    // dependent loads overlap instead of waiting on each other or on mispredicted branches.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Walk<TBranch>(float* x) where TBranch : struct, IBranch
     {
         TreeNode* nodes = _n;
         int trees = _spec.Roots.Length;
-        bool single = _spec.Targets == 1 && !_spec.Classifier;
-        for (int t = 0; t < trees; t++)
+        int t = 0;
+        for (; t + 4 <= trees; t += 4)
         {
-            TreeNode* node = nodes + _r[t];
-            while (node->Feature >= 0)
+            int i0 = _r[t], i1 = _r[t + 1], i2 = _r[t + 2], i3 = _r[t + 3];
+            for (int d = _d[t >> 2]; d > 0; d--)
             {
-                node = nodes + (TBranch.Test(node->Feature, x, node->Threshold) ? node->True : node->False);
+                i0 = Next<TBranch>(nodes + i0, x);
+                i1 = Next<TBranch>(nodes + i1, x);
+                i2 = Next<TBranch>(nodes + i2, x);
+                i3 = Next<TBranch>(nodes + i3, x);
             }
 
-            if (node->False == 0)
+            Leaf(i0);
+            Leaf(i1);
+            Leaf(i2);
+            Leaf(i3);
+        }
+
+        for (; t < trees; t++)
+        {
+            int i = _r[t];
+            for (int d = _spec.Depths[t]; d > 0; d--)
             {
-                continue;
+                i = Next<TBranch>(nodes + i, x);
             }
 
-            if (single)
-            {
-                // ORT's one-target path: only the leaf's first weight counts.
-                Aggregate(0, _v[node->True]);
-            }
-            else
-            {
-                for (int w = node->True, end = node->True + node->False; w < end; w++)
-                {
-                    Aggregate(_t[w], _v[w]);
-                }
-            }
+            Leaf(i);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Next<TBranch>(TreeNode* node, float* x) where TBranch : struct, IBranch
+    {
+        int goTrue = Unsafe.BitCast<bool, byte>(TBranch.Test(node->Feature, x, node->Threshold));
+        return node->False + ((node->True - node->False) & -goTrue);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Leaf(int node)
+    {
+        int start = _ls[node], count = _lc[node];
+        if (count == 0)
+        {
+            return;
+        }
+
+        if (_single)
+        {
+            // ORT's one-target path: only the leaf's first weight counts.
+            Aggregate(0, _v[start]);
+            return;
+        }
+
+        for (int w = start, end = start + count; w < end; w++)
+        {
+            Aggregate(_t[w], _v[w]);
         }
     }
 
@@ -229,6 +302,7 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
         _h[target] = 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     private void FinalizeRegressor(float* y)
     {
         int n = _spec.Targets;
@@ -262,6 +336,7 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
         WriteScores(y, n, -1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     private void FinalizeClassifier(float* y, float* label)
     {
         int n = _spec.Targets;
@@ -333,6 +408,7 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
     }
 
     // ORT's write_scores: transform the scores, or expand a single binary score into two columns.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // see Kernel: full speed from the first call
     private void WriteScores(float* z, int size, int addSecondClass)
     {
         float* s = _s;
@@ -487,6 +563,17 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
     private readonly struct Neq : IBranch
     {
         public static bool Test(int feature, float* x, float threshold) => x[feature] != threshold;
+    }
+
+    // One mode, and a per-node direction for NaN (bit 30): XGBoost's exports.
+    private readonly struct WithMissing<TBranch> : IBranch
+        where TBranch : struct, IBranch
+    {
+        public static bool Test(int feature, float* x, float threshold)
+        {
+            int f = feature & TreeNode.FeatureMask;
+            return TBranch.Test(f, x, threshold) || ((feature & TreeNode.MissingTrueFlag) != 0 && float.IsNaN(x[f]));
+        }
     }
 
     // Per-node mode (bits 24–26) and missing-value direction (bit 30), for ensembles that mix them.
