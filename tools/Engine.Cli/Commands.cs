@@ -48,12 +48,13 @@ internal static partial class Commands
         var wait = new Option<WaitStrategyKind>("--wait") { Description = "Stage wait strategy.", DefaultValueFactory = _ => WaitStrategyKind.BusySpin };
         var producerCore = new Option<int?>("--producer-core") { Description = "Pin the feed thread to this CPU." };
         var stageCore = new Option<int?>("--stage-core") { Description = "Pin the inference stage thread to this CPU." };
+        var backend = new Option<ModelBackend>("--backend") { Description = "Model back-end: Auto (the compiled kernel when it agrees with ONNX Runtime), Ort, Compiled.", DefaultValueFactory = _ => ModelBackend.Auto };
         var command = new Command("replay", "Replay a capture through the production path (ring → book → features → ONNX → signal) and report counts, latency and the predictions' SHA-256.")
         {
-            capture, spec, model, output, rate, ring, wait, producerCore, stageCore,
+            capture, spec, model, output, rate, ring, wait, producerCore, stageCore, backend,
         };
         command.SetAction(r => Replay(new ReplayArguments(
-            r.GetValue(capture)!, r.GetValue(spec)!, r.GetValue(model), r.GetValue(output)!, r.GetValue(rate), r.GetValue(ring), r.GetValue(wait), r.GetValue(producerCore), r.GetValue(stageCore))));
+            r.GetValue(capture)!, r.GetValue(spec)!, r.GetValue(model), r.GetValue(output)!, r.GetValue(rate), r.GetValue(ring), r.GetValue(wait), r.GetValue(producerCore), r.GetValue(stageCore), r.GetValue(backend))));
         return command;
     }
 
@@ -137,7 +138,7 @@ internal static partial class Commands
         return command;
     }
 
-    internal sealed record ReplayArguments(string Capture, string Spec, string? Model, string Output, double Rate, int Ring, WaitStrategyKind Wait, int? ProducerCore, int? StageCore);
+    internal sealed record ReplayArguments(string Capture, string Spec, string? Model, string Output, double Rate, int Ring, WaitStrategyKind Wait, int? ProducerCore, int? StageCore, ModelBackend Backend = ModelBackend.Auto);
 
     internal static int Replay(ReplayArguments args)
     {
@@ -166,6 +167,7 @@ internal static partial class Commands
         {
             Pipeline = new PipelineOptions { RingCapacity = args.Ring, Wait = args.Wait, ProducerCore = args.ProducerCore, ConsumerCore = args.StageCore },
             Hlog = File.Create(hlogPath),
+            Model = new ModelOptions { Backend = args.Backend },
         };
 
         ReplayReport report;
@@ -197,6 +199,7 @@ internal static partial class Commands
         CultureInfo ic = CultureInfo.InvariantCulture;
         AnsiConsole.MarkupLine(ic, "[bold]replay[/] {0}", Markup.Escape(report.Source));
         AnsiConsole.MarkupLine(ic, "model   {0} ({1}, sha256 {2}, loaded and warmed in {3:F1} ms)", Markup.Escape(report.ModelPath), report.ExecutionProvider, report.ModelSha256, report.ModelLoadTime.TotalMilliseconds);
+        AnsiConsole.MarkupLine(ic, "backend {0}", Markup.Escape(report.BackendReason));
         AnsiConsole.MarkupLine(ic, "spec    {0}", Markup.Escape(Path.GetFullPath(args.Spec)));
         AnsiConsole.MarkupLine(ic, "pacing  {0}", pacing.IsPaced
             ? string.Create(ic, $"open loop at {pacing.MessagesPerSecond:N0} msg/s; latency from each message's scheduled time ({source.LateMessages:N0} sent late; the feed thread was stalled {source.ProducerStalls:N0} times > 50 µs, longest {source.LongestProducerStallNs / 1e6:F2} ms)")

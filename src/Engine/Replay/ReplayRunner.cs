@@ -2,6 +2,7 @@ using Engine.Book;
 using Engine.Events;
 using Engine.Features;
 using Engine.Inference;
+using Engine.Inference.Compiled;
 using Engine.Pipeline;
 using Engine.Signals;
 using Engine.Telemetry;
@@ -82,6 +83,9 @@ public sealed class ReplayReport
     /// <summary>Model load and warm-up time.</summary>
     public TimeSpan ModelLoadTime { get; }
 
+    /// <summary>Why that back-end runs the model (<see cref="ModelLoader"/>'s reason: the agreement check, or why the compiled path was not used).</summary>
+    public string BackendReason { get; init; } = string.Empty;
+
     /// <summary>Every stage's full histogram (ns), by tag, for merging runs.</summary>
     public IReadOnlyDictionary<string, HdrHistogram.HistogramBase> Histograms { get; init; } = new Dictionary<string, HdrHistogram.HistogramBase>();
 
@@ -117,14 +121,14 @@ public static class ReplayRunner
         using var telemetry = new LatencyTelemetry(options.Hlog, options.HlogInterval);
         using var features = new FeatureEngine(spec, options.Features);
         var books = new MarketBooks(options.ExpectedLiveOrders, options.Features.InitialInstruments);
-        OnnxModel? model = null;
+        ModelSelection? selection = null;
         try
         {
             using var pipeline = new TickPipeline<TSignal>(options.Pipeline);
             pipeline.Start(() =>
             {
-                model = OnnxModel.Load(modelPath, options.Model);
-                FeatureModelBinding binding = FeatureModelBinding.Create(spec, model);
+                selection = ModelLoader.Load(modelPath, options.Model);
+                FeatureModelBinding binding = FeatureModelBinding.Create(spec, selection.Model);
                 return new TickProcessor<TSignal>(books, features, binding, telemetry, signal);
             });
 
@@ -133,15 +137,17 @@ public static class ReplayRunner
             PipelineRunResult run = pipeline.Run(source, cancellationToken);
             int[] gcDuring = [GC.CollectionCount(0) - gcBefore[0], GC.CollectionCount(1) - gcBefore[1], GC.CollectionCount(2) - gcBefore[2]];
             telemetry.Stop();
-            return new ReplayReport(source.Description, source.Counters, pipeline.Processor.Counters, books, features, telemetry.Summaries(), run, model!.Path, model.Sha256, model.ExecutionProvider, model.LoadTime, telemetry.ClampedValues)
+            InferenceModel model = selection!.Model;
+            return new ReplayReport(source.Description, source.Counters, pipeline.Processor.Counters, books, features, telemetry.Summaries(), run, model.Path, model.Sha256, model.ExecutionProvider, model.LoadTime, telemetry.ClampedValues)
             {
+                BackendReason = selection.Reason,
                 GcCollectionsDuringRun = gcDuring,
                 Histograms = LatencyStages.All.ToDictionary(LatencyStages.Tag, telemetry.Total),
             };
         }
         finally
         {
-            model?.Dispose();
+            selection?.Model.Dispose();
         }
     }
 }
