@@ -758,24 +758,35 @@ public static class ModelCompiler
 
         private static int[] TransposeIndex(long[] inShape, long[] perm)
         {
-            int rank = inShape.Length;
-            var inStrides = new long[rank];
+            long[] inStrides = Strides(inShape);
+            return StridedTable([.. perm.Select(p => inShape[p])], [.. perm.Select(p => inStrides[p])]);
+        }
+
+        private static long[] Strides(long[] shape)
+        {
+            var strides = new long[shape.Length];
             long s = 1;
-            for (int d = rank - 1; d >= 0; d--)
+            for (int d = shape.Length - 1; d >= 0; d--)
             {
-                inStrides[d] = s;
-                s *= inShape[d];
+                strides[d] = s;
+                s *= shape[d];
             }
 
-            long[] outShape = [.. perm.Select(p => inShape[p])];
-            var table = new int[s];
+            return strides;
+        }
+
+        /// <summary>For each element of <paramref name="outShape"/> in row-major order, the source offset Σ index[d]·strides[d].</summary>
+        private static int[] StridedTable(long[] outShape, long[] strides)
+        {
+            int rank = outShape.Length;
+            var table = new int[OnnxGraph.ElementCount(outShape)];
             var idx = new long[rank];
             for (int i = 0; i < table.Length; i++)
             {
                 long src = 0;
                 for (int d = 0; d < rank; d++)
                 {
-                    src += idx[d] * inStrides[perm[d]];
+                    src += idx[d] * strides[d];
                 }
 
                 table[i] = (int)src;
@@ -1220,45 +1231,20 @@ public static class ModelCompiler
         /// <summary>For each element of <paramref name="outShape"/>, the element of <paramref name="inShape"/> it reads (numpy broadcasting); null when the shapes hold the same elements in the same order.</summary>
         private static int[]? BroadcastIndex(long[] inShape, long[] outShape)
         {
-            long count = OnnxGraph.ElementCount(outShape);
-            if (OnnxGraph.ElementCount(inShape) == count)
+            if (OnnxGraph.ElementCount(inShape) == OnnxGraph.ElementCount(outShape))
             {
                 return null;
             }
 
-            int rank = outShape.Length;
-            var strides = new long[rank];
-            long s = 1;
-            for (int d = inShape.Length - 1; d >= 0; d--)
+            // Right-aligned; a dimension of 1 repeats (stride 0).
+            long[] inStrides = Strides(inShape);
+            var strides = new long[outShape.Length];
+            for (int d = 0; d < inShape.Length; d++)
             {
-                int o = d + (rank - inShape.Length);
-                strides[o] = inShape[d] == 1 ? 0 : s;
-                s *= inShape[d];
+                strides[d + (outShape.Length - inShape.Length)] = inShape[d] == 1 ? 0 : inStrides[d];
             }
 
-            var table = new int[count];
-            var idx = new long[rank];
-            for (int i = 0; i < count; i++)
-            {
-                long src = 0;
-                for (int d = 0; d < rank; d++)
-                {
-                    src += idx[d] * strides[d];
-                }
-
-                table[i] = (int)src;
-                for (int d = rank - 1; d >= 0; d--)
-                {
-                    if (++idx[d] < outShape[d])
-                    {
-                        break;
-                    }
-
-                    idx[d] = 0;
-                }
-            }
-
-            return table;
+            return StridedTable(outShape, strides);
         }
 
         private static int[] Identity(int count) => [.. Enumerable.Range(0, count)];
