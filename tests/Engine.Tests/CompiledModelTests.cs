@@ -71,6 +71,15 @@ public sealed class CompiledModelTests
     }
 
     [Test]
+    public void CallerCanDeclineACompiledModelAndGetOnnxRuntimeWithItsReason()
+    {
+        ModelSelection s = ModelLoader.Load(TestData.SharedFile("models", "mlp_32.onnx"), null, null, m => m is CompiledModel ? "the stage binds this model through ONNX Runtime only" : null);
+        using InferenceModel model = s.Model;
+        Assert.That(model, Is.TypeOf<OnnxModel>());
+        Assert.That(s.Reason, Is.EqualTo("ONNX Runtime: the compiled kernel agrees, but the stage binds this model through ONNX Runtime only"));
+    }
+
+    [Test]
     public void BackendCompiledRefusesAModelItCannotRunNamingTheOperator() =>
         Assert.That(() => ModelLoader.Load(TestData.SharedFile("models", "tcn_32x8.onnx"), new ModelOptions { Backend = ModelBackend.Compiled }),
             Throws.TypeOf<ModelLoadException>().With.Message.Contains("Backend = Compiled").And.Message.Contains("'Conv'"));

@@ -37,7 +37,15 @@ public sealed record ModelSelection(InferenceModel Model, string Backend, string
 public static class ModelLoader
 {
     /// <summary>Loads <paramref name="path"/>; throws <see cref="ModelLoadException"/> when no back-end can run it as asked.</summary>
-    public static ModelSelection Load(string path, ModelOptions? options = null, AgreementRule? rule = null)
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="options">Shapes, warm-up, session settings and <see cref="ModelOptions.Backend"/>.</param>
+    /// <param name="rule">The agreement rule (default <see cref="AgreementRule"/>'s).</param>
+    /// <param name="usable">
+    /// The caller's own check of a compiled model that agreed (e.g. whether the stage can bind it the way the
+    /// feature spec asks): null when it can use it, else the reason it cannot, and Auto then loads ONNX Runtime
+    /// with that reason (Compiled refuses).
+    /// </param>
+    public static ModelSelection Load(string path, ModelOptions? options = null, AgreementRule? rule = null, Func<InferenceModel, string?>? usable = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         options ??= new ModelOptions();
@@ -70,13 +78,21 @@ public static class ModelLoader
             throw new ModelLoadException($"ONNX Runtime refused model '{path}', so the compiled kernel could not be checked against it: {ex.Message}", ex);
         }
 
-        if (agrees)
+        string? unusable = agrees ? usable?.Invoke(compiled) : null;
+        if (agrees && unusable is null)
         {
             compiled.AddLoadTime(clock.Elapsed - compiled.LoadTime);
             return new ModelSelection(compiled, "compiled", $"compiled: {verdict}");
         }
 
         compiled.Dispose();
+        if (unusable is not null)
+        {
+            return options.Backend == ModelBackend.Compiled
+                ? throw new ModelLoadException($"Model '{path}' compiled and agrees with ONNX Runtime, but cannot be used on the compiled path (Backend = Compiled): {unusable}")
+                : new ModelSelection(OnnxModel.Load(path, options), "ONNX Runtime", $"ONNX Runtime: the compiled kernel agrees, but {unusable}");
+        }
+
         if (options.Backend == ModelBackend.Compiled)
         {
             throw new ModelLoadException($"Model '{path}': the compiled kernel disagrees with ONNX Runtime (Backend = Compiled): {verdict}.");
