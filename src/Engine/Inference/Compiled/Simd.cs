@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace Engine.Inference.Compiled;
 
 /// <summary>An activation applied to a kernel's results before they are stored.</summary>
-public enum Activation
+internal enum Activation
 {
     /// <summary>None.</summary>
     None,
