@@ -82,15 +82,16 @@ public sealed class ReplayTests
         }
     }
 
-    [Test]
-    public void FeatureAndInferenceAndSignalPathAllocatesNothingOverAMillionEvents()
+    [TestCase(ModelBackend.Ort)]
+    [TestCase(ModelBackend.Compiled)]
+    public void FeatureAndInferenceAndSignalPathAllocatesNothingOverAMillionEvents(ModelBackend backend)
     {
         Tick[] ticks = ItchTicks.Decode(ItchSampleGenerator.Generate(new SampleOptions { OrderEvents = 1_150_000 }));
         const int WarmUp = 100_000;
         Assert.That(ticks.Length - WarmUp, Is.GreaterThanOrEqualTo(1_000_000));
 
         FeatureSpec spec = FeatureSpec.Load(Spec);
-        using OnnxModel model = OnnxModel.Load(Path.Combine(TestData.Samples, "demo.onnx"));
+        using InferenceModel model = Engine.Inference.Compiled.ModelLoader.Load(Path.Combine(TestData.Samples, "demo.onnx"), new ModelOptions { Backend = backend }).Model;
         using var features = new FeatureEngine(spec);
         using var telemetry = new LatencyTelemetry();
         var books = new MarketBooks(expectedLiveOrders: 1 << 16, initialLevels: 4096);

@@ -51,12 +51,13 @@ internal static partial class Commands
         var stageCore = new Option<int?>("--stage-core") { Description = "Pin the inference stage thread to this CPU." };
         var metrics = new Option<string?>("--metrics") { Description = "Serve /metrics (Prometheus) and /health/live, /health/ready while the replay runs, on PORT or ADDRESS:PORT (loopback unless --metrics-allow-remote)." };
         var metricsRemote = new Option<bool>("--metrics-allow-remote") { Description = "Allow --metrics to bind a non-loopback address (the endpoint has no authentication)." };
+        var backend = new Option<ModelBackend>("--backend") { Description = "Model back-end: Auto (the compiled kernel when it agrees with ONNX Runtime), Ort, Compiled.", DefaultValueFactory = _ => ModelBackend.Auto };
         var command = new Command("replay", "Replay a capture through the production path (ring → book → features → ONNX → signal) and report counts, latency and the predictions' SHA-256.")
         {
-            capture, spec, model, output, rate, ring, wait, producerCore, stageCore, metrics, metricsRemote,
+            capture, spec, model, output, rate, ring, wait, producerCore, stageCore, backend, metrics, metricsRemote,
         };
         command.SetAction(r => Replay(new ReplayArguments(
-            r.GetValue(capture)!, r.GetValue(spec)!, r.GetValue(model), r.GetValue(output)!, r.GetValue(rate), r.GetValue(ring), r.GetValue(wait), r.GetValue(producerCore), r.GetValue(stageCore))
+            r.GetValue(capture)!, r.GetValue(spec)!, r.GetValue(model), r.GetValue(output)!, r.GetValue(rate), r.GetValue(ring), r.GetValue(wait), r.GetValue(producerCore), r.GetValue(stageCore), r.GetValue(backend))
         {
             Metrics = r.GetValue(metrics),
             MetricsAllowRemote = r.GetValue(metricsRemote),
@@ -144,7 +145,7 @@ internal static partial class Commands
         return command;
     }
 
-    internal sealed record ReplayArguments(string Capture, string Spec, string? Model, string Output, double Rate, int Ring, WaitStrategyKind Wait, int? ProducerCore, int? StageCore)
+    internal sealed record ReplayArguments(string Capture, string Spec, string? Model, string Output, double Rate, int Ring, WaitStrategyKind Wait, int? ProducerCore, int? StageCore, ModelBackend Backend = ModelBackend.Auto)
     {
         public string? Metrics { get; init; }
 
@@ -181,6 +182,7 @@ internal static partial class Commands
             Pipeline = new PipelineOptions { RingCapacity = args.Ring, Wait = args.Wait, ProducerCore = args.ProducerCore, ConsumerCore = args.StageCore },
             Hlog = File.Create(hlogPath),
             Metrics = metrics,
+            Model = new ModelOptions { Backend = args.Backend },
         };
 
         ReplayReport report;
@@ -212,6 +214,7 @@ internal static partial class Commands
         CultureInfo ic = CultureInfo.InvariantCulture;
         AnsiConsole.MarkupLine(ic, "[bold]replay[/] {0}", Markup.Escape(report.Source));
         AnsiConsole.MarkupLine(ic, "model   {0} ({1}, sha256 {2}, loaded and warmed in {3:F1} ms)", Markup.Escape(report.ModelPath), report.ExecutionProvider, report.ModelSha256, report.ModelLoadTime.TotalMilliseconds);
+        AnsiConsole.MarkupLine(ic, "backend {0}", Markup.Escape(report.BackendReason));
         AnsiConsole.MarkupLine(ic, "spec    {0}", Markup.Escape(Path.GetFullPath(args.Spec)));
         AnsiConsole.MarkupLine(ic, "pacing  {0}", pacing.IsPaced
             ? string.Create(ic, $"open loop at {pacing.MessagesPerSecond:N0} msg/s; latency from each message's scheduled time ({source.LateMessages:N0} sent late; the feed thread was stalled {source.ProducerStalls:N0} times > 50 µs, longest {source.LongestProducerStallNs / 1e6:F2} ms)")

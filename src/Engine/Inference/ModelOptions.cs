@@ -61,4 +61,7 @@ public sealed record ModelOptions
     /// <see cref="BatchSize"/>).
     /// </summary>
     public ModelContract? Contract { get; init; }
+
+    /// <summary>Which back-end runs the model when it is loaded through <see cref="Compiled.ModelLoader"/> (the replay does): compiled when it agrees with ONNX Runtime (Auto), ONNX Runtime, or compiled only.</summary>
+    public ModelBackend Backend { get; init; } = ModelBackend.Auto;
 }

@@ -3,6 +3,7 @@ using Engine.Book;
 using Engine.Events;
 using Engine.Features;
 using Engine.Inference;
+using Engine.Inference.Compiled;
 using Engine.Pipeline;
 using Engine.Signals;
 using Engine.Telemetry;
@@ -95,6 +96,9 @@ public sealed class ReplayReport
     /// <summary>Model load and warm-up time.</summary>
     public TimeSpan ModelLoadTime { get; }
 
+    /// <summary>Why that back-end runs the model (<see cref="ModelLoader"/>'s reason: the agreement check, or why the compiled path was not used).</summary>
+    public string BackendReason { get; init; } = string.Empty;
+
     /// <summary>Every stage's full histogram (ns), by tag, for merging runs.</summary>
     public IReadOnlyDictionary<string, HdrHistogram.HistogramBase> Histograms { get; init; } = new Dictionary<string, HdrHistogram.HistogramBase>();
 
@@ -143,9 +147,9 @@ public static class ReplayRunner
         using HiccupMeter? hiccups = options.HiccupMeter ? new HiccupMeter(telemetry) : null;
         using var features = new FeatureEngine(spec, options.Features);
         var books = new MarketBooks(options.ExpectedLiveOrders, options.Features.InitialInstruments);
-        OnnxModel? model = null;
+        ModelSelection? selection = null;
         FeatureModelBinding? binding = null;
-        // Micro-batching scores up to MicroBatchSize rows per run: the session is built for that batch.
+        // Micro-batching scores up to MicroBatchSize rows per run: the model is built for that batch.
         ModelOptions modelOptions = options.Binding.MicroBatchDeadline is null ? options.Model : options.Model with { BatchSize = options.Binding.MicroBatchSize };
         try
         {
@@ -163,8 +167,9 @@ public static class ReplayRunner
             pipeline.TimeHandOffs(telemetry);
             pipeline.Start(() =>
             {
-                model = OnnxModel.Load(modelPath, modelOptions);
-                binding = FeatureModelBinding.Create(spec, model, options.Binding);
+                // Windowed, recurrent and micro-batched bindings run through ONNX Runtime only: Auto then keeps ORT, saying so.
+                selection = ModelLoader.Load(modelPath, modelOptions, usable: m => WhyNotBindable(spec, m, options.Binding));
+                binding = FeatureModelBinding.Create(spec, selection.Model, options.Binding);
                 var processor = new TickProcessor<TSignal>(books, features, binding, telemetry, signal);
                 Volatile.Write(ref modelReady.Value, true);
                 return processor;
@@ -183,9 +188,11 @@ public static class ReplayRunner
             int[] gcDuring = [GC.CollectionCount(0) - gcBefore[0], GC.CollectionCount(1) - gcBefore[1], GC.CollectionCount(2) - gcBefore[2]];
             hiccups?.Stop();
             telemetry.Stop();
-            return new ReplayReport(source.Description, source.Counters, pipeline.Processor.Counters, books, features, telemetry.Summaries(), run, model!.Path, model.Sha256, model.ExecutionProvider, model.LoadTime, telemetry.ClampedValues)
+            InferenceModel model = selection!.Model;
+            return new ReplayReport(source.Description, source.Counters, pipeline.Processor.Counters, books, features, telemetry.Summaries(), run, model.Path, model.Sha256, model.ExecutionProvider, model.LoadTime, telemetry.ClampedValues)
             {
-                ProviderAttempts = model.ProviderAttempts,
+                BackendReason = selection.Reason,
+                ProviderAttempts = model is OnnxModel onnx ? onnx.ProviderAttempts : [],
                 GcCollectionsDuringRun = gcDuring,
                 Histograms = telemetry.Channels.ToDictionary(c => c.Tag, c => telemetry.Total(c.Tag)!),
                 AllLatency = telemetry.AllSummaries(),
@@ -196,7 +203,20 @@ public static class ReplayRunner
         finally
         {
             binding?.Dispose();
-            model?.Dispose();
+            selection?.Model.Dispose();
+        }
+    }
+
+    private static string? WhyNotBindable(FeatureSpec spec, InferenceModel model, FeatureModelBindingOptions options)
+    {
+        try
+        {
+            FeatureModelBinding.Create(spec, model, options).Dispose();
+            return null;
+        }
+        catch (ModelLoadException ex)
+        {
+            return ex.Message;
         }
     }
 }

@@ -1,0 +1,293 @@
+using Engine.Inference;
+using Engine.Inference.Compiled;
+using Onnx;
+
+namespace Engine.Tests;
+
+/// <summary>The compiled path's loader (agreement with ONNX Runtime, fallback with a reason), allocation, and its leaf kernels.</summary>
+[TestFixture]
+public sealed class CompiledModelTests
+{
+    [TestCase("mlp_32")]
+    [TestCase("linear_32")]
+    [TestCase("multihead_16")]
+    [TestCase("gru_32x8")]
+    [TestCase("lstm_32x8")]
+    [TestCase("gru_step_8x32")]
+    [TestCase("lstm_step_8x32")]
+    public void AutoPicksTheCompiledKernelWhenItAgreesWithOnnxRuntime(string name)
+    {
+        string path = TestData.SharedFile("models", name + ".onnx");
+        ModelSelection s = ModelLoader.Load(path);
+        using InferenceModel model = s.Model;
+        Assert.That(s.Backend, Is.EqualTo("compiled"), s.Reason);
+        Assert.That(model.ExecutionProvider, Is.EqualTo("compiled"));
+        Assert.That(s.Reason, Does.Contain("agrees with ONNX Runtime").And.Contain("generated inputs"));
+        Assert.That(model.Sha256, Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)))));
+    }
+
+    [Test]
+    public void AutoChecksAgainstTheModelsOwnReferenceRowsWhenTheyAreBesideIt()
+    {
+        ModelSelection s = ModelLoader.Load(TestData.SharedFile("models", "mlp_32.onnx"));
+        using InferenceModel model = s.Model;
+        Assert.That(s.Reason, Does.Contain("64 reference and 48 generated inputs"));
+    }
+
+    [TestCase("onnx-tree-models", "rf_iris.onnx")]
+    [TestCase("onnx-tree-models", "pipeline_lightgbm.onnx")]
+    [TestCase("onnx-tree-models", "pipeline_xgboost.onnx")]
+    [TestCase("onnx-tree-models", "test_xgb.onnx")]
+    [TestCase("onnx-tract-cases", "xgboost_classifier_tree/model.onnx")]
+    [TestCase("onnx-tract-cases", "xgboost_regressor_tree/model.onnx")]
+    [TestCase("onnx-sklearn-2018", "SklearnBinGradientBoostingClassifier/model.onnx")]
+    [TestCase("onnx-sklearn-2018", "SklearnMclRandomForestClassifier/model.onnx")]
+    public void TreeEnsemblesAgreeWithOnnxRuntimesTreeEnsembleOnThresholdProbes(string folder, string file)
+    {
+        ModelSelection s = ModelLoader.Load(TestData.SharedFile(["data", folder, .. file.Split('/')]));
+        using InferenceModel model = s.Model;
+        Assert.That(s.Backend, Is.EqualTo("compiled"), s.Reason);
+    }
+
+    [Test]
+    public void UnsupportedOperatorFallsBackToOnnxRuntimeNamingIt()
+    {
+        ModelSelection s = ModelLoader.Load(TestData.SharedFile("models", "tcn_32x8.onnx"));
+        using InferenceModel model = s.Model;
+        Assert.That(s.Backend, Is.EqualTo("ONNX Runtime"));
+        Assert.That(model, Is.TypeOf<OnnxModel>());
+        Assert.That(s.Reason, Does.Contain("operator 'Conv'").And.Contain("/c1/Conv"));
+    }
+
+    [Test]
+    public void KernelThatDisagreesFallsBackToOnnxRuntimeSayingWhere()
+    {
+        // A rule no float kernel meets unless bit-identical: the dense sums round differently from MLAS.
+        var exact = new AgreementRule(AbsoluteTolerance: -1, RelativeTolerance: 0);
+        ModelSelection s = ModelLoader.Load(TestData.SharedFile("models", "mlp_32.onnx"), null, exact);
+        using InferenceModel model = s.Model;
+        Assert.That(s.Backend, Is.EqualTo("ONNX Runtime"));
+        Assert.That(s.Reason, Does.Contain("disagreed").And.Contain("output 'score' element 0"));
+    }
+
+    [Test]
+    public void CallerCanDeclineACompiledModelAndGetOnnxRuntimeWithItsReason()
+    {
+        ModelSelection s = ModelLoader.Load(TestData.SharedFile("models", "mlp_32.onnx"), null, null, m => m is CompiledModel ? "the stage binds this model through ONNX Runtime only" : null);
+        using InferenceModel model = s.Model;
+        Assert.That(model, Is.TypeOf<OnnxModel>());
+        Assert.That(s.Reason, Is.EqualTo("ONNX Runtime: the compiled kernel agrees, but the stage binds this model through ONNX Runtime only"));
+    }
+
+    [Test]
+    public void BackendCompiledRefusesAModelItCannotRunNamingTheOperator() =>
+        Assert.That(() => ModelLoader.Load(TestData.SharedFile("models", "tcn_32x8.onnx"), new ModelOptions { Backend = ModelBackend.Compiled }),
+            Throws.TypeOf<ModelLoadException>().With.Message.Contains("Backend = Compiled").And.Message.Contains("'Conv'"));
+
+    [Test]
+    public void BackendOrtLoadsOnnxRuntime()
+    {
+        ModelSelection s = ModelLoader.Load(TestData.SharedFile("models", "mlp_32.onnx"), new ModelOptions { Backend = ModelBackend.Ort });
+        using InferenceModel model = s.Model;
+        Assert.That(model, Is.TypeOf<OnnxModel>());
+        Assert.That(s.Reason, Does.Contain("Backend = Ort"));
+    }
+
+    [TestCase("models/mlp_32.onnx")]
+    [TestCase("models/gru_32x8.onnx")]
+    [TestCase("models/lstm_step_8x32.onnx")]
+    [TestCase("data/onnx-tree-models/rf_iris.onnx")]
+    [TestCase("data/onnx-tract-cases/xgboost_classifier_tree/model.onnx")]
+    public void RunAllocatesNothing(string file)
+    {
+        using CompiledModel model = CompiledReferenceTests.Compile(TestData.SharedFile(file.Split('/')), new ModelOptions());
+        ModelTensor input = model.Inputs[0];
+        model.Warmup(1000);
+        int gen0 = GC.CollectionCount(0);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200_000; i++)
+        {
+            input.Span[i % input.ElementCount] = i * 1e-5f;
+            model.Run();
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+        Assert.That(GC.CollectionCount(0) - gen0, Is.Zero);
+    }
+
+    [Test]
+    public void DemoModelCompilesToOneDotProduct()
+    {
+        using CompiledModel model = CompiledReferenceTests.Compile(Path.Combine(TestData.Samples, "demo.onnx"), new ModelOptions());
+        Assert.That(model.Kernels, Has.Count.EqualTo(1));
+        Assert.That(model.Kernels[0], Does.StartWith("dense 9→1"));
+        Assert.That(model.Inputs.Single().Shape, Is.EqualTo(new long[] { 1, 9 }));
+    }
+
+    [Test]
+    public void MatMulAddActivationChainsFuseIntoDenseLayersAndAgreeWithOnnxRuntime()
+    {
+        // features[batch, 20] → MatMul(20×37) → Add(bias) → Tanh → MatMul(37×5) → Add → Sigmoid → Softmax
+        var rng = new Random(3);
+        GraphProto g = Graph("fused", [("x", 20)], [("y", 5)]);
+        AddNode(g, "MatMul", ["x", "w1"], ["m1"]);
+        AddNode(g, "Add", ["m1", "b1"], ["a1"]);
+        AddNode(g, "Tanh", ["a1"], ["t1"]);
+        AddNode(g, "MatMul", ["t1", "w2"], ["m2"]);
+        AddNode(g, "Add", ["b2", "m2"], ["a2"]);
+        AddNode(g, "Sigmoid", ["a2"], ["s2"]);
+        AddNode(g, "Softmax", ["s2"], ["y"]);
+        g.Initializer.Add(Tensor("w1", [20, 37], rng));
+        g.Initializer.Add(Tensor("b1", [37], rng));
+        g.Initializer.Add(Tensor("w2", [37, 5], rng));
+        g.Initializer.Add(Tensor("b2", [1, 5], rng));
+        string path = Save(g);
+        try
+        {
+            using CompiledModel model = CompiledReferenceTests.Compile(path, new ModelOptions { BatchSize = 3 });
+            Assert.That(model.Kernels, Has.Count.EqualTo(3), string.Join("\n", model.Kernels));
+            Assert.That(model.Kernels[0], Does.StartWith("dense 20→37 tanh ×3 rows"));
+            Assert.That(model.Kernels[1], Does.StartWith("dense 37→5 sigmoid ×3 rows"));
+            ModelSelection s = ModelLoader.Load(path, new ModelOptions { BatchSize = 3 });
+            using InferenceModel selected = s.Model;
+            Assert.That(s.Backend, Is.EqualTo("compiled"), s.Reason);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void BroadcastingElementwiseOperatorsAgreeWithOnnxRuntime()
+    {
+        // y = (x[batch, 3, 4] − c[4]) · d[3, 1]: both operands broadcast through index tables.
+        var rng = new Random(5);
+        GraphProto g = Graph("broadcast", [("x", 4)], [("y", 4)]);
+        g.Input[0].Type.TensorType.Shape.Dim.Insert(1, new TensorShapeProto.Types.Dimension { DimValue = 3 });
+        g.Output[0].Type.TensorType.Shape.Dim.Insert(1, new TensorShapeProto.Types.Dimension { DimValue = 3 });
+        AddNode(g, "Sub", ["x", "c"], ["s"]);
+        AddNode(g, "Mul", ["s", "d"], ["y"]);
+        g.Initializer.Add(Tensor("c", [4], rng));
+        g.Initializer.Add(Tensor("d", [3, 1], rng));
+        string path = Save(g);
+        try
+        {
+            ModelSelection s = ModelLoader.Load(path, new ModelOptions { BatchSize = 2 });
+            using InferenceModel model = s.Model;
+            Assert.That(s.Backend, Is.EqualTo("compiled"), s.Reason);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void DenseRowsMatchANaiveProductForEveryShapeAndTail()
+    {
+        var rng = new Random(7);
+        foreach (int n in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 100 })
+        {
+            foreach (int k in new[] { 1, 2, 3, 8, 9, 31, 64 })
+            {
+                float[] w = [.. Enumerable.Range(0, n * k).Select(_ => (float)(rng.NextDouble() - 0.5))];
+                float[] b = [.. Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5))];
+                float[] x = [.. Enumerable.Range(0, k).Select(_ => (float)(rng.NextDouble() - 0.5))];
+                float[] y = new float[n + 1];
+                y[n] = 12345f; // the element after the row must survive
+                using var weights = new DenseWeights(w, b, n, k);
+                unsafe
+                {
+                    fixed (float* px = x, py = y)
+                    {
+                        weights.Row(px, py, Activation.Relu);
+                    }
+                }
+
+                for (int o = 0; o < n; o++)
+                {
+                    double expected = b[o];
+                    for (int i = 0; i < k; i++)
+                    {
+                        expected += (double)w[(o * k) + i] * x[i];
+                    }
+
+                    Assert.That(y[o], Is.EqualTo(Math.Max(0, expected)).Within(1e-5), $"N={n} K={k} output {o}");
+                }
+
+                Assert.That(y[n], Is.EqualTo(12345f), $"N={n} K={k} wrote past the row");
+            }
+        }
+    }
+
+    [Test]
+    public void VectorActivationsMatchTheMathLibrary()
+    {
+        float[] xs = [.. Enumerable.Range(-2000, 4001).Select(i => i / 50f), -100f, 100f, float.MinValue, float.MaxValue, 1e-6f, -1e-6f];
+        float[] tanh = new float[xs.Length], sigmoid = new float[xs.Length];
+        unsafe
+        {
+            fixed (float* px = xs, pt = tanh, ps = sigmoid)
+            {
+                Simd.Apply(px, pt, xs.Length, Activation.Tanh);
+                Simd.Apply(px, ps, xs.Length, Activation.Sigmoid);
+            }
+        }
+
+        for (int i = 0; i < xs.Length; i++)
+        {
+            Assert.That(tanh[i], Is.EqualTo(Math.Tanh(xs[i])).Within(2e-7), $"tanh({xs[i]})");
+            Assert.That(sigmoid[i], Is.EqualTo(1 / (1 + Math.Exp(-(double)xs[i]))).Within(2e-7), $"sigmoid({xs[i]})");
+        }
+    }
+
+    private static GraphProto Graph(string name, (string Name, int Width)[] inputs, (string Name, int Width)[] outputs)
+    {
+        var g = new GraphProto { Name = name };
+        foreach ((string n, int w) in inputs)
+        {
+            g.Input.Add(Info(n, w));
+        }
+
+        foreach ((string n, int w) in outputs)
+        {
+            g.Output.Add(Info(n, w));
+        }
+
+        return g;
+    }
+
+    private static ValueInfoProto Info(string name, int width)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = width });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } } };
+    }
+
+    private static void AddNode(GraphProto g, string op, string[] inputs, string[] outputs)
+    {
+        var node = new NodeProto { OpType = op, Name = $"{op}_{g.Node.Count}" };
+        node.Input.Add(inputs);
+        node.Output.Add(outputs);
+        g.Node.Add(node);
+    }
+
+    private static TensorProto Tensor(string name, long[] dims, Random rng)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.Add(dims);
+        t.FloatData.Add(Enumerable.Range(0, (int)dims.Aggregate(1L, (a, b) => a * b)).Select(_ => (float)(rng.NextDouble() - 0.5)));
+        return t;
+    }
+
+    private static string Save(GraphProto g)
+    {
+        var model = new ModelProto { IrVersion = 7, ProducerName = "engine tests", Graph = g };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = 13 });
+        string path = Path.Combine(Path.GetTempPath(), $"compiled-{g.Name}-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        return path;
+    }
+}
