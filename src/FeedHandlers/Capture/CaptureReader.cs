@@ -395,15 +395,16 @@ public sealed class CaptureReader : IDisposable
         ReadResult result = ReadAtLeast(CaptureFormat.PreambleLength);
         ReadOnlySequence<byte> buffer = result.Buffer;
         Span<byte> preamble = stackalloc byte[CaptureFormat.PreambleLength];
-        if (buffer.Length < CaptureFormat.PreambleLength)
-        {
-            throw new CaptureFormatException($"Not an engine capture: {buffer.Length} bytes, fewer than the {CaptureFormat.PreambleLength}-byte preamble.");
-        }
-
-        buffer.Slice(0, CaptureFormat.PreambleLength).CopyTo(preamble);
-        if (!CaptureFormat.IsCapture(preamble))
+        int have = (int)Math.Min(buffer.Length, CaptureFormat.PreambleLength);
+        buffer.Slice(0, have).CopyTo(preamble);
+        if (!CaptureFormat.IsCapture(preamble[..have]))
         {
             throw new CaptureFormatException("Not an engine capture: the file does not start with the capture magic (89 'ENGCAP' 0A).");
+        }
+
+        if (have < CaptureFormat.PreambleLength)
+        {
+            throw new CaptureFormatException($"Engine capture cut short: {buffer.Length} bytes, fewer than the {CaptureFormat.PreambleLength}-byte preamble.");
         }
 
         int version = BinaryPrimitives.ReadUInt16LittleEndian(preamble[8..]);
