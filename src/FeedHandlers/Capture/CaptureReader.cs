@@ -171,7 +171,8 @@ public ref struct CaptureRecordReader
 public sealed class CaptureReader : IDisposable
 {
     private readonly PipeReader _reader;
-    private byte[] _scratch = [];
+    // Sized for the default chunk up front, so a chunk that spans two pipe segments costs no large allocation mid-replay.
+    private byte[] _scratch = new byte[1 << 19];
     private ReadOnlySequence<byte> _held;
     private long _heldConsume;
     private bool _holding;

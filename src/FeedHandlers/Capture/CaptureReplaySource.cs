@@ -27,10 +27,10 @@ public readonly record struct CaptureDamage(long Offset, CaptureCorruption What)
 public sealed class CaptureReplaySource : ITickSource, IPacedSource, IDisposable
 {
     private readonly CaptureReader _reader;
-    private readonly MoldUdp64ArbiterOptions _arbiterOptions;
+    private readonly MoldUdp64Arbiter<ItchTickSink> _arbiter;
     private readonly List<CaptureDamage> _damage = [];
     private ReplayPacer _pacer;
-    private MoldUdp64Arbiter<ItchTickSink>? _arbiter;
+    private bool _ran;
 
     /// <summary>Opens <paramref name="reader"/>'s capture (owned from here) for a replay at <paramref name="pacing"/> (datagrams per second).</summary>
     public CaptureReplaySource(CaptureReader reader, ReplayPacing pacing, MoldUdp64ArbiterOptions? arbiter = null, string? description = null)
@@ -44,11 +44,12 @@ public sealed class CaptureReplaySource : ITickSource, IPacedSource, IDisposable
 
         _reader = reader;
         _pacer = new ReplayPacer(pacing);
-        _arbiterOptions = (arbiter ?? new MoldUdp64ArbiterOptions()) with
-        {
-            Lines = Math.Clamp(reader.Header.Lines.Length, 1, 8),
-            MaxPacketBytes = MoldUdp64.MaxDatagramLength,
-        };
+        // Built here, not on the producer thread: its held slots are a large allocation that must not land mid-run.
+        // The sink is attached when the run starts.
+        _arbiter = new MoldUdp64Arbiter<ItchTickSink>(
+            (arbiter ?? new MoldUdp64ArbiterOptions()) with { Lines = Math.Clamp(reader.Header.Lines.Length, 1, 8), MaxPacketBytes = MoldUdp64.MaxDatagramLength },
+            default,
+            Counters);
         Description = description ?? $"engine capture ({reader.Header.Source})";
     }
 
@@ -68,8 +69,8 @@ public sealed class CaptureReplaySource : ITickSource, IPacedSource, IDisposable
     /// <summary>The reader (chunks, damage counts, the summary once read).</summary>
     public CaptureReader Reader => _reader;
 
-    /// <summary>The arbiter after the run: gaps, duplicates, per-line counters.</summary>
-    public MoldUdp64Arbiter<ItchTickSink> Arbiter => _arbiter ?? throw new InvalidOperationException("The replay has not run.");
+    /// <summary>The arbiter: gaps, duplicates, per-line counters.</summary>
+    public MoldUdp64Arbiter<ItchTickSink> Arbiter => _arbiter;
 
     /// <summary>Damaged stretches met, in file order.</summary>
     public IReadOnlyList<CaptureDamage> Damage => _damage;
@@ -87,13 +88,15 @@ public sealed class CaptureReplaySource : ITickSource, IPacedSource, IDisposable
     public void Run(TickPublisher publisher, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(publisher);
-        if (_arbiter is not null)
+        if (_ran)
         {
             throw new InvalidOperationException("A capture replays once.");
         }
 
-        MoldUdp64Arbiter<ItchTickSink> arbiter = _arbiter = new MoldUdp64Arbiter<ItchTickSink>(_arbiterOptions, new ItchTickSink(publisher, Counters), Counters);
-        int lines = _arbiterOptions.Lines;
+        _ran = true;
+        MoldUdp64Arbiter<ItchTickSink> arbiter = _arbiter;
+        arbiter.Sink = new ItchTickSink(publisher, Counters);
+        int lines = arbiter.Lines.Count;
         CaptureReadStatus status;
         while ((status = _reader.Next(out CaptureChunk chunk)) != CaptureReadStatus.End)
         {

@@ -56,7 +56,8 @@ public sealed class MoldUdp64Source : ITickSource, IDisposable
 {
     private readonly MoldUdp64SourceOptions _options;
     private readonly UdpLine[] _lines;
-    private MoldUdp64Feed<ItchTickSink>? _feed;
+    private readonly MoldUdp64Feed<ItchTickSink> _feed;
+    private bool _attached;
 
     /// <summary>Binds the lines of <paramref name="options"/>.</summary>
     public MoldUdp64Source(MoldUdp64SourceOptions options)
@@ -82,6 +83,10 @@ public sealed class MoldUdp64Source : ITickSource, IDisposable
             throw;
         }
 
+        // Everything the receive loop touches is allocated here, before the producer thread starts; the sink
+        // (which needs the pipeline's publisher) is attached when the run starts.
+        var arbiter = new MoldUdp64Arbiter<ItchTickSink>(options.Arbiter with { Lines = _lines.Length }, default, Counters);
+        _feed = new MoldUdp64Feed<ItchTickSink>(_lines, arbiter, options.Journal);
         Description = "MoldUDP64 " + string.Join(" + ", options.Lines);
     }
 
@@ -94,23 +99,23 @@ public sealed class MoldUdp64Source : ITickSource, IDisposable
     /// <summary>The lines (bound ports are in <see cref="UdpLine.LocalPort"/>).</summary>
     public IReadOnlyList<UdpLine> Lines => _lines;
 
-    /// <summary>The feed, after <see cref="Attach"/> (or <see cref="ITickSource.Run"/>): arbiter, gaps, per-line counters.</summary>
-    public MoldUdp64Feed<ItchTickSink> Feed => _feed ?? throw new InvalidOperationException("The source is not attached to a pipeline yet.");
+    /// <summary>The receive loop: arbiter, gaps, per-line counters.</summary>
+    public MoldUdp64Feed<ItchTickSink> Feed => _feed;
 
     /// <summary>
-    /// Builds the arbiter and receive loop publishing into <paramref name="publisher"/>. <see cref="ITickSource.Run"/>
-    /// calls it; a caller driving <see cref="MoldUdp64Feed{TSink}.Poll"/> itself calls it once instead.
+    /// Points the receive loop at <paramref name="publisher"/>. <see cref="ITickSource.Run"/> calls it; a
+    /// caller driving <see cref="MoldUdp64Feed{TSink}.Poll"/> itself calls it once instead.
     /// </summary>
     public MoldUdp64Feed<ItchTickSink> Attach(TickPublisher publisher)
     {
         ArgumentNullException.ThrowIfNull(publisher);
-        if (_feed is not null)
+        if (_attached)
         {
             throw new InvalidOperationException("The source is already attached.");
         }
 
-        var arbiter = new MoldUdp64Arbiter<ItchTickSink>(_options.Arbiter with { Lines = _lines.Length }, new ItchTickSink(publisher, Counters), Counters);
-        _feed = new MoldUdp64Feed<ItchTickSink>(_lines, arbiter, _options.Journal);
+        _attached = true;
+        _feed.Arbiter.Sink = new ItchTickSink(publisher, Counters);
         return _feed;
     }
 
