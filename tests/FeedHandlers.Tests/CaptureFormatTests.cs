@@ -241,7 +241,8 @@ public sealed class CaptureFormatTests
     public void UnderTheDropPolicyAStalledDiskCostsCountedRecordsNeverAWait()
     {
         using var gate = new ManualResetEventSlim(false);
-        var stream = new GatedStream(gate);
+        // The preamble, header and header CRC are written by the constructor; chunk writes after that wait.
+        var stream = new MemorySinkStream(gate, ungatedWrites: 3);
         var writer = new CaptureWriter(stream, Header(), new CaptureWriterOptions { ChunkBytes = 70_000, Buffers = 2, BackPressure = CaptureBackPressure.Drop });
         byte[] data = new byte[1000];
         int kept = 0;
@@ -287,46 +288,5 @@ public sealed class CaptureFormatTests
         }
 
         throw new AssertionException($"no chunk {chunkIndex}");
-    }
-
-    /// <summary>A stream whose writes (after the header) wait for a gate: a disk that stalls.</summary>
-    private sealed class GatedStream(ManualResetEventSlim gate) : Stream
-    {
-        private int _writes;
-
-        public MemoryStream Written { get; } = new();
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => Written.Length;
-
-        public override long Position { get => Written.Position; set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            // The preamble, header and header CRC are written by the constructor; chunks after that wait.
-            if (++_writes > 3)
-            {
-                gate.Wait();
-            }
-
-            Written.Write(buffer);
-        }
     }
 }

@@ -115,3 +115,46 @@ internal static class Mold
         return w.ToArray();
     }
 }
+
+/// <summary>
+/// A write-only stream into memory that outlives the writer closing it; optionally, writes after the
+/// first <c>ungatedWrites</c> wait for a gate (a disk that stalls).
+/// </summary>
+internal sealed class MemorySinkStream(ManualResetEventSlim? gate = null, int ungatedWrites = 0) : Stream
+{
+    private int _writes;
+
+    public MemoryStream Written { get; } = new();
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => Written.Length;
+
+    public override long Position { get => Written.Position; set => throw new NotSupportedException(); }
+
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        if (++_writes > ungatedWrites)
+        {
+            gate?.Wait();
+        }
+
+        Written.Write(buffer);
+    }
+}

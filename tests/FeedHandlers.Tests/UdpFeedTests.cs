@@ -223,8 +223,8 @@ public sealed class UdpFeedTests
     {
         byte[] itch = Mold.ItchStream(200);
         List<byte[]> packets = Packets(itch, maxMessages: 4);
-        var journalBytes = new MemoryStream();
-        using var journal = new CaptureWriter(new NonClosingStream(journalBytes), new CaptureHeader
+        var journalBytes = new MemorySinkStream();
+        using var journal = new CaptureWriter(journalBytes, new CaptureHeader
         {
             Protocol = CaptureProtocol.MoldUdp64Itch50,
             Lines = ["A", "B"],
@@ -248,7 +248,7 @@ public sealed class UdpFeedTests
 
         // Replay: the same arbiter and sink, fed from the file.
         using var replayRing = new TestRing();
-        using var replay = new CaptureReplaySource(new CaptureReader(new MemoryStream(journalBytes.ToArray())), ReplayPacing.AsFastAsPossible);
+        using var replay = new CaptureReplaySource(new CaptureReader(new MemoryStream(journalBytes.Written.ToArray())), ReplayPacing.AsFastAsPossible);
         replay.Run(replayRing.Publisher, CancellationToken.None);
         List<Tick> replayed = replayRing.Ticks();
 
@@ -283,8 +283,8 @@ public sealed class UdpFeedTests
     {
         byte[] itch = Mold.ItchStream(2000);
         List<byte[]> packets = Packets(itch, maxMessages: 4);
-        var bytes = new MemoryStream();
-        using (var writer = new CaptureWriter(new NonClosingStream(bytes), new CaptureHeader { Protocol = CaptureProtocol.MoldUdp64Itch50, Lines = ["A"] }, new CaptureWriterOptions { ChunkBytes = 70_000 }))
+        var bytes = new MemorySinkStream();
+        using (var writer = new CaptureWriter(bytes, new CaptureHeader { Protocol = CaptureProtocol.MoldUdp64Itch50, Lines = ["A"] }, new CaptureWriterOptions { ChunkBytes = 70_000 }))
         {
             for (int i = 0; i < packets.Count; i++)
             {
@@ -292,7 +292,7 @@ public sealed class UdpFeedTests
             }
         }
 
-        byte[] capture = bytes.ToArray();
+        byte[] capture = bytes.Written.ToArray();
         long secondChunk;
         using (var reader = new CaptureReader(new MemoryStream(capture)))
         {
@@ -398,33 +398,5 @@ public sealed class UdpFeedTests
                 _socket.Send(_packets[(int)(i % _packets.Count)]);
             }
         }
-    }
-
-    /// <summary>Lets a test read a stream the writer closes.</summary>
-    private sealed class NonClosingStream(MemoryStream inner) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => inner.Length;
-
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
     }
 }
