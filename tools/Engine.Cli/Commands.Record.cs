@@ -25,7 +25,7 @@ internal static partial class Commands
 
     private static Command RecordCommand()
     {
-        var lines = new Option<string[]>("--line") { Description = "A line to receive: ADDRESS:PORT (unicast) or GROUP:PORT@INTERFACE (multicast). Give it twice for A/B.", Required = true, AllowMultipleArgumentsPerToken = false };
+        var lines = new Option<string[]>("--line") { Description = "A line to receive: ADDRESS:PORT (unicast) or GROUP:PORT@INTERFACE (multicast). Give it twice for A/B.", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Capture file to write.", DefaultValueFactory = _ => Path.Combine("out", "feed.engcap") };
         var duration = new Option<double>("--duration") { Description = "Stop after this many seconds (0: at the end of the session or Ctrl+C).", DefaultValueFactory = _ => 0 };
         var idleStop = new Option<double>("--idle-stop") { Description = "Stop after this many seconds without a datagram (0: never).", DefaultValueFactory = _ => 0 };
@@ -79,7 +79,19 @@ internal static partial class Commands
             return 2;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        FileStream file;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+            file = File.Create(output);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            udp.ForEach(l => l.Dispose());
+            AnsiConsole.MarkupLine("[red]error:[/] cannot write {0}: {1}", Markup.Escape(output), Markup.Escape(ex.Message));
+            return 2;
+        }
+
         var header = new CaptureHeader
         {
             Protocol = CaptureProtocol.MoldUdp64Itch50,
@@ -90,7 +102,7 @@ internal static partial class Commands
             Writer = "engine record",
         };
         var directory = new SortedDictionary<int, string>();
-        using var journal = new CaptureWriter(File.Create(output), header);
+        using var journal = new CaptureWriter(file, header);
         var arbiter = new MoldUdp64Arbiter<DirectorySink>(arbiterOptions, new DirectorySink(directory), new FeedCounters());
         using var feed = new MoldUdp64Feed<DirectorySink>(udp, arbiter, journal);
         AnsiConsole.MarkupLine(ic, "recording {0} → {1} (Ctrl+C stops)", Markup.Escape(string.Join(" + ", endpoints.Select(e => e.ToString()))), Markup.Escape(Path.GetFullPath(output)));
