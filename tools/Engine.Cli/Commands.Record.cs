@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using Engine.Events;
 using Engine.Native;
@@ -107,6 +108,10 @@ internal static partial class Commands
         using var feed = new MoldUdp64Feed<DirectorySink>(udp, arbiter, journal);
         AnsiConsole.MarkupLine(ic, "recording {0} → {1} (Ctrl+C stops)", Markup.Escape(string.Join(" + ", endpoints.Select(e => e.ToString()))), Markup.Escape(Path.GetFullPath(output)));
 
+        // Ctrl+C (and SIGTERM) end the recording cleanly: the last chunk and the summary are written.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopRecording);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopRecording);
         long start = MonotonicClock.NowNs();
         long lastData = start;
         long durationNs = duration > 0 ? (long)(duration * 1e9) : long.MaxValue;
@@ -124,7 +129,7 @@ internal static partial class Commands
                 continue;
             }
 
-            if (cancellationToken.IsCancellationRequested)
+            if (stop.IsCancellationRequested)
             {
                 stopped = "cancelled";
                 break;
@@ -183,6 +188,12 @@ internal static partial class Commands
         return 0;
 
         static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+
+        void StopRecording(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
     }
 
     private static Command SendCommand()
