@@ -8,6 +8,7 @@ var scenarios = new Dictionary<string, Func<bool, ScenarioResult>>(StringCompare
     ["replay"] = ReplayScenario.Run,
     ["inference"] = InferenceScenario.Run,
     ["compiled"] = CompiledScenario.Run,
+    ["feeds"] = FeedsScenario.Run,
 };
 
 if (Console.IsOutputRedirected)

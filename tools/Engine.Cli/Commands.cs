@@ -35,12 +35,13 @@ internal static partial class Commands
         root.Subcommands.Add(ModelCommand());
         root.Subcommands.Add(FeaturesCommand());
         root.Subcommands.Add(HistCommand());
+        FeedCommands(root);
         return root;
     }
 
     private static Command ReplayCommand()
     {
-        var capture = new Option<string>("--capture") { Description = "ITCH 5.0 BinaryFILE capture (.gz accepted).", DefaultValueFactory = _ => DefaultCapture };
+        var capture = new Option<string>("--capture") { Description = "ITCH 5.0 BinaryFILE or engine capture (`engine record`), told apart by the header; .gz accepted.", DefaultValueFactory = _ => DefaultCapture };
         var spec = new Option<string>("--spec") { Description = "Feature spec (JSON).", DefaultValueFactory = _ => DefaultSpec };
         var model = new Option<string?>("--model") { Description = "ONNX model; default: the spec's \"model\"." };
         var output = new Option<string>("--out") { Description = "Output folder for predictions.csv and latency.hlog.", DefaultValueFactory = _ => "out" };
@@ -155,28 +156,29 @@ internal static partial class Commands
     internal static int Replay(ReplayArguments args)
     {
         FeatureSpec spec;
-        byte[] capture;
+        ITickSource source;
+        long captureBytes;
         string modelPath;
         MetricsEndpointOptions? metrics;
+        var pacing = new ReplayPacing(args.Rate);
         try
         {
             metrics = ParseMetrics(args.Metrics, args.MetricsAllowRemote);
             spec = FeatureSpec.Load(args.Spec);
             modelPath = args.Model ?? spec.ModelPath ?? throw new FeatureSpecException($"{spec.Source}: names no \"model\"; pass --model.");
-            capture = CaptureFile.ReadAll(args.Capture);
+            source = ReplaySources.Open(args.Capture, pacing, out captureBytes);
         }
-        catch (Exception ex) when (ex is FeatureSpecException or FileNotFoundException or FormatException)
+        catch (Exception ex) when (ex is FeatureSpecException or FileNotFoundException or FormatException or CaptureFormatException)
         {
             AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
             return 2;
         }
 
+        using IDisposable? ownedSource = source as IDisposable;
         Directory.CreateDirectory(args.Output);
         string predictionsPath = Path.Combine(args.Output, "predictions.csv");
         string hlogPath = Path.Combine(args.Output, "latency.hlog");
-        var pacing = new ReplayPacing(args.Rate);
-        var source = new ItchReplaySource(capture, pacing, Path.GetFullPath(args.Capture));
-        var log = new PredictionLog(capture.Length / 16);
+        var log = new PredictionLog((int)Math.Min(int.MaxValue, captureBytes / 16));
         var options = new ReplayOptions
         {
             Pipeline = new PipelineOptions { RingCapacity = args.Ring, Wait = args.Wait, ProducerCore = args.ProducerCore, ConsumerCore = args.StageCore },
@@ -205,11 +207,12 @@ internal static partial class Commands
         byte[] predictions = csv.ToArray();
         File.WriteAllBytes(predictionsPath, predictions);
         string sha = Convert.ToHexStringLower(SHA256.HashData(predictions));
-        Print(report, args, pacing, source, log.Count, sha, predictionsPath, hlogPath);
+        Print(report, args, pacing, (IPacedSource)source, log.Count, sha, predictionsPath, hlogPath);
+        PrintCaptureReplay(source);
         return report.Run.Succeeded ? 0 : 1;
     }
 
-    private static void Print(ReplayReport report, ReplayArguments args, ReplayPacing pacing, ItchReplaySource source, int predictions, string sha, string predictionsPath, string hlogPath)
+    private static void Print(ReplayReport report, ReplayArguments args, ReplayPacing pacing, IPacedSource source, int predictions, string sha, string predictionsPath, string hlogPath)
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
         AnsiConsole.MarkupLine(ic, "[bold]replay[/] {0}", Markup.Escape(report.Source));

@@ -154,7 +154,7 @@ public sealed class MarketBooks
 
                 break;
             default:
-                // System events and broken trades change no book.
+                // System events, broken trades and sequence gaps change no book.
                 break;
         }
     }

@@ -17,6 +17,18 @@ public enum RejectReason
 
     /// <summary>A field holds a value the spec does not allow (e.g. a side other than B or S).</summary>
     InvalidField,
+
+    /// <summary>A sequence number already delivered: the second copy of an A/B pair, or a repeat. Dropped.</summary>
+    DuplicateSequence,
+
+    /// <summary>A sequence number that arrived out of order, after it had been reported as a gap. Dropped.</summary>
+    LateSequence,
+
+    /// <summary>A packet of a session other than the one the feed locked on to. Dropped.</summary>
+    SessionMismatch,
+
+    /// <summary>A capture chunk whose CRC did not match its bytes; the reader resumed at the next chunk.</summary>
+    ChecksumMismatch,
 }
 
 /// <summary>

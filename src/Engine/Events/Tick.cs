@@ -43,6 +43,14 @@ public enum TickKind : byte
 
     /// <summary>An instrument's trading state changed (halted, paused, quotation only, trading); state in <see cref="Tick.Aux"/>.</summary>
     TradingStatus = 12,
+
+    /// <summary>
+    /// The feed lost messages that no line delivered (a MoldUDP64 gap): <see cref="Tick.Sequence"/> is the
+    /// first missing sequence number, <see cref="Tick.Quantity"/> how many are missing. Carries no
+    /// instrument; books and features ignore it (the stage counts it), strategies may treat the
+    /// books as suspect from here.
+    /// </summary>
+    SequenceGap = 13,
 }
 
 /// <summary>Side of the resting order an event refers to.</summary>

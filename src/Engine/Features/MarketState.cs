@@ -30,6 +30,9 @@ public sealed class ProcessorCounters
     /// <summary>Bytes the stage thread allocated between its start and its stop (instrument set-up included; see the zero-allocation tests for the steady state).</summary>
     public long StageAllocatedBytes { get; set; }
 
+    /// <summary>Messages the feed reported lost (the sum of <see cref="TickKind.SequenceGap"/> ticks' quantities); <c>OfKind(SequenceGap)</c> counts the gaps.</summary>
+    public long MissedMessages { get; internal set; }
+
     /// <summary>Ticks handled of one kind.</summary>
     public long OfKind(TickKind kind) => _byKind[(byte)kind];
 
@@ -78,6 +81,13 @@ public sealed class MarketState
     {
         Counters.Ticks++;
         Counters.Count(tick.Kind);
+        if (tick.Kind == TickKind.SequenceGap)
+        {
+            // A feed-level event: no instrument, nothing to apply; counted, and the books carry on.
+            Counters.MissedMessages += tick.Quantity;
+            return null;
+        }
+
         _books.Apply(in tick, out BookResult result);
         OrderBook? book = result.Book;
         if (book is null || tick.Kind is TickKind.InstrumentDefinition or TickKind.TradingStatus or TickKind.SystemEvent or TickKind.BrokenTrade)

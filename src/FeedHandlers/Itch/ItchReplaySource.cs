@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Engine.Events;
-using Engine.Native;
 using Engine.Pipeline;
+using FeedHandlers.Capture;
 
 namespace FeedHandlers.Itch;
 
@@ -27,16 +27,18 @@ public readonly record struct ReplayPacing(double MessagesPerSecond)
 /// the receive timestamp is the time the message was read. Every frame is counted: read =
 /// processed + rejected (by reason); trailing bytes that do not form a frame are a truncated frame.
 /// </remarks>
-public sealed class ItchReplaySource : ITickSource
+public sealed class ItchReplaySource : ITickSource, IPacedSource
 {
     private readonly ReadOnlyMemory<byte> _capture;
     private readonly ReplayPacing _pacing;
+    private ReplayPacer _pacer;
 
     /// <summary>Replays <paramref name="capture"/> (BinaryFILE bytes) at <paramref name="pacing"/>.</summary>
     public ItchReplaySource(ReadOnlyMemory<byte> capture, ReplayPacing pacing, string description = "ITCH 5.0 capture")
     {
         _capture = capture;
         _pacing = pacing;
+        _pacer = new ReplayPacer(pacing);
         Description = description;
     }
 
@@ -47,16 +49,16 @@ public sealed class ItchReplaySource : ITickSource
     public FeedCounters Counters { get; } = new();
 
     /// <summary>Messages that were sent after their due time (paced runs): the producer fell behind.</summary>
-    public long LateMessages { get; private set; }
+    public long LateMessages => _pacer.LateMessages;
 
     /// <summary>Gaps of more than <see cref="StallThresholdNs"/> between consecutive messages of a paced run in which the producer did not run (it was descheduled or the machine stalled).</summary>
-    public long ProducerStalls { get; private set; }
+    public long ProducerStalls => _pacer.ProducerStalls;
 
     /// <summary>The longest such gap, ns.</summary>
-    public long LongestProducerStallNs { get; private set; }
+    public long LongestProducerStallNs => _pacer.LongestProducerStallNs;
 
     /// <summary>Threshold for <see cref="ProducerStalls"/>: 50 µs.</summary>
-    public const long StallThresholdNs = 50_000;
+    public const long StallThresholdNs = ReplayPacer.StallThresholdNs;
 
     /// <inheritdoc />
     public void Run(TickPublisher publisher, CancellationToken cancellationToken)
@@ -64,10 +66,7 @@ public sealed class ItchReplaySource : ITickSource
         ArgumentNullException.ThrowIfNull(publisher);
         var frames = new BinaryFileFrameReader(_capture.Span);
         FeedCounters counters = Counters;
-        bool paced = _pacing.IsPaced;
-        double intervalNs = paced ? 1e9 / _pacing.MessagesPerSecond : 0;
-        long start = MonotonicClock.NowNs();
-        long previous = start;
+        _pacer = new ReplayPacer(_pacing);
         long index = 0;
         while (true)
         {
@@ -79,32 +78,7 @@ public sealed class ItchReplaySource : ITickSource
 
             counters.CountRead();
             index++;
-            long received;
-            if (paced)
-            {
-                long due = start + (long)(index * intervalNs);
-                long now = MonotonicClock.NowNs();
-                if (now > due)
-                {
-                    LateMessages++;
-                    if (now - previous > StallThresholdNs)
-                    {
-                        CountStall(now - previous);
-                    }
-                }
-                else
-                {
-                    now = MonotonicClock.SpinUntil(due);
-                }
-
-                previous = now;
-                received = due;
-            }
-            else
-            {
-                received = MonotonicClock.NowNs();
-            }
-
+            long received = _pacer.Next();
             if (status != FrameStatus.Message)
             {
                 counters.CountRejected(status == FrameStatus.EmptyFrame ? RejectReason.EmptyFrame : RejectReason.TruncatedFrame);
@@ -123,15 +97,9 @@ public sealed class ItchReplaySource : ITickSource
         }
     }
 
-    private void CountStall(long gapNs)
-    {
-        ProducerStalls++;
-        LongestProducerStallNs = Math.Max(LongestProducerStallNs, gapNs);
-    }
-
-    // False only when the pipeline is down.
+    // Validate, claim, normalize in place, publish; shared with the live MoldUDP64 path. False only when the pipeline is down.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Publish(ReadOnlySpan<byte> message, long index, long received, TickPublisher publisher, FeedCounters counters)
+    internal static bool Publish(ReadOnlySpan<byte> message, long index, long received, TickPublisher publisher, FeedCounters counters)
     {
         if (!ItchDecoder.TryValidate(message, out RejectReason reason))
         {
