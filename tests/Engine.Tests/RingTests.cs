@@ -40,7 +40,7 @@ public sealed class RingTests
         using var ring = new RingBuffer<Tick>(1024);
         var sequencer = new SingleProducerSequencer(ring.Capacity);
         var checker = new OrderChecker { State = new CheckState() };
-        var processor = new EventProcessor<Tick, OrderChecker, BusySpinWaitStrategy>(ring, new SequenceBarrier(sequencer.Cursor), checker);
+        var processor = new EventProcessor<Tick, OrderChecker, BusySpinWaitStrategy>(ring, sequencer.NewBarrier(), checker);
         sequencer.AddGatingSequences(processor.Sequence);
         var consumerThread = new Thread(processor.Run) { IsBackground = true };
         consumerThread.Start();
@@ -69,7 +69,7 @@ public sealed class RingTests
     {
         using var ring = new RingBuffer<Tick>(64);
         var sequencer = new SingleProducerSequencer(ring.Capacity);
-        var processor = new EventProcessor<Tick, ThrowAt, YieldingWaitStrategy>(ring, new SequenceBarrier(sequencer.Cursor), new ThrowAt(5));
+        var processor = new EventProcessor<Tick, ThrowAt, YieldingWaitStrategy>(ring, sequencer.NewBarrier(), new ThrowAt(5));
         sequencer.AddGatingSequences(processor.Sequence);
         var thread = new Thread(processor.Run) { IsBackground = true };
         thread.Start();
@@ -92,7 +92,7 @@ public sealed class RingTests
     {
         using var ring = new RingBuffer<Tick>(64);
         var sequencer = new SingleProducerSequencer(ring.Capacity);
-        var processor = new EventProcessor<Tick, ThrowAt, YieldingWaitStrategy>(ring, new SequenceBarrier(sequencer.Cursor), new ThrowAt(5), HandlerFaultPolicy.SkipAndCount);
+        var processor = new EventProcessor<Tick, ThrowAt, YieldingWaitStrategy>(ring, sequencer.NewBarrier(), new ThrowAt(5), HandlerFaultPolicy.SkipAndCount);
         sequencer.AddGatingSequences(processor.Sequence);
         var thread = new Thread(processor.Run) { IsBackground = true };
         thread.Start();
@@ -122,8 +122,9 @@ public sealed class RingTests
             Assert.That(publisher.Publish(new Tick()), Is.True);
         }
 
-        typeof(TickPublisher).GetMethod("MarkConsumerStopped", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!.Invoke(publisher, null);
+        sequencer.Close("consumer gone");
         Assert.That(publisher.Claim(out _), Is.False, "a full ring with a dead consumer must not hang the producer");
+        Assert.That(() => sequencer.Next(), Throws.InvalidOperationException.With.Message.Contains("consumer gone"));
     }
 
     [Test]
@@ -131,7 +132,7 @@ public sealed class RingTests
     {
         using var ring = new RingBuffer<Tick>(1024);
         var sequencer = new SingleProducerSequencer(ring.Capacity);
-        var processor = new EventProcessor<Tick, OrderChecker, BusySpinWaitStrategy>(ring, new SequenceBarrier(sequencer.Cursor), new OrderChecker { State = new CheckState() });
+        var processor = new EventProcessor<Tick, OrderChecker, BusySpinWaitStrategy>(ring, sequencer.NewBarrier(), new OrderChecker { State = new CheckState() });
         sequencer.AddGatingSequences(processor.Sequence);
         long consumerAllocated = -1;
         var thread = new Thread(() =>
