@@ -34,7 +34,7 @@ public sealed record RoundTripResult(double MedianNs, double MinNs, int Batches,
 /// </remarks>
 public static class CoreToCore
 {
-    private const int WarmupBatches = 20;
+    private const int WarmupBatches = 5;
     private const long Stop = long.MinValue;
 
     /// <summary>
@@ -130,7 +130,7 @@ public static class CoreToCore
         echo.Join();
         if (measured == 0)
         {
-            return new RoundTripResult(double.NaN, double.NaN, 0, roundTripsPerBatch, firstAffinity, secondAffinity, firstCpuSeen, secondCpuSeen, "time limit reached during warm-up: the two threads did not get two CPUs");
+            return new RoundTripResult(double.NaN, double.NaN, 0, roundTripsPerBatch, firstAffinity, secondAffinity, firstCpuSeen, secondCpuSeen, "time limit reached during warm-up: the two threads rarely ran at the same time (busy CPUs, or both on one CPU)");
         }
 
         double[] sorted = samples[..measured];

@@ -62,8 +62,10 @@ public static unsafe class MemoryLock
         }
 
         bool locked = after is null or > 0;
+        long? residentKb = Kilobytes(SystemFiles.Live.ReadField("/proc/self/status", "VmRSS"));
+        string resident = residentKb is long rss ? string.Create(CultureInfo.InvariantCulture, $", {rss / 1024.0:N1} MiB resident (VmRSS)") : string.Empty;
         string detail = after is long kb
-            ? string.Create(CultureInfo.InvariantCulture, $"mlockall({(includeFuture ? "MCL_CURRENT|MCL_FUTURE" : "MCL_CURRENT")}) succeeded: {kb / 1024.0:N1} MiB locked now (VmLck)")
+            ? string.Create(CultureInfo.InvariantCulture, $"mlockall({(includeFuture ? "MCL_CURRENT|MCL_FUTURE" : "MCL_CURRENT")}) succeeded: {kb / 1024.0:N1} MiB of mappings locked (VmLck, reserved address space included){resident}")
             : "mlockall succeeded; VmLck not readable to confirm";
         return new MemoryLockResult(locked, before, after, locked ? detail : "mlockall returned success but VmLck reports 0 kB locked");
     }
@@ -84,14 +86,7 @@ public static unsafe class MemoryLock
     public static long? LockedKilobytes(SystemFiles files)
     {
         ArgumentNullException.ThrowIfNull(files);
-        string? value = files.ReadField("/proc/self/status", "VmLck");
-        if (value is null)
-        {
-            return null;
-        }
-
-        string number = value.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
-        return long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out long kb) ? kb : null;
+        return Kilobytes(files.ReadField("/proc/self/status", "VmLck"));
     }
 
     /// <summary>Whether the process holds CAP_IPC_LOCK (bit 14 of <c>CapEff</c>); null when unknown.</summary>
@@ -102,5 +97,12 @@ public static unsafe class MemoryLock
         return capEff is not null && ulong.TryParse(capEff, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong caps)
             ? (caps & (1UL << CapIpcLock)) != 0
             : null;
+    }
+
+    // "2048 kB" → 2048.
+    private static long? Kilobytes(string? value)
+    {
+        string[]? parts = value?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts is { Length: > 0 } && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long kb) ? kb : null;
     }
 }

@@ -89,7 +89,7 @@ public interface IEventProcessor
     /// <summary>Processes events until halted; call on the stage thread.</summary>
     void Run();
 
-    /// <summary>Stops as soon as the processor finishes its current batch or next waits.</summary>
+    /// <summary>Stops as soon as the processor has handled the event in hand (or next waits); later events stay unhandled.</summary>
     void Halt();
 
     /// <summary>Waits until everything up to <paramref name="lastPublished"/> is handled, then halts; false if it stopped first.</summary>
@@ -351,9 +351,16 @@ public sealed class EventProcessor<T, THandler, TWait> : EventProcessorBase, IHa
             long first = next;
             try
             {
-                for (; next <= available; next++)
+                while (next <= available)
                 {
                     handler.OnEvent(ref ring[next], next, next == available);
+                    next++;
+
+                    // A halt takes effect after the event in hand, not after a possibly long batch.
+                    if (barrier.IsAlerted)
+                    {
+                        break;
+                    }
                 }
             }
             catch (Exception ex)
@@ -368,8 +375,8 @@ public sealed class EventProcessor<T, THandler, TWait> : EventProcessorBase, IHa
                 continue;
             }
 
-            _handled += available - first + 1;
-            Sequence.SetValue(available);
+            _handled += next - first;
+            Sequence.SetValue(next - 1);
         }
     }
 }
@@ -489,9 +496,14 @@ public sealed class LossyEventProcessor<T, THandler, TWait> : EventProcessorBase
                 long s = first;
                 try
                 {
-                    for (; s <= end; s++)
+                    while (s <= end)
                     {
                         handler.OnEvent(ref copies[s - next], s, s == available);
+                        s++;
+                        if (barrier.IsAlerted)
+                        {
+                            break;
+                        }
                     }
                 }
                 catch (Exception ex)
@@ -506,9 +518,13 @@ public sealed class LossyEventProcessor<T, THandler, TWait> : EventProcessorBase
                     continue;
                 }
 
-                _handled += end - first + 1;
-                Sequence.SetValue(end);
-                next = end + 1;
+                _handled += s - first;
+                Sequence.SetValue(s - 1);
+                next = s;
+                if (s <= end)
+                {
+                    break;
+                }
             }
         }
     }

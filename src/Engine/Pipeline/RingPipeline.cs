@@ -280,7 +280,7 @@ public sealed class RingPipeline<T> : IDisposable where T : unmanaged
         return complete;
     }
 
-    /// <summary>Stops every stage as soon as it finishes its current batch or next waits, and joins the threads. Idempotent.</summary>
+    /// <summary>Stops every stage as soon as it has handled the event in hand (or next waits), and joins the threads. Idempotent.</summary>
     public void Halt()
     {
         foreach (Stage stage in _stages)
