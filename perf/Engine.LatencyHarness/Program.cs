@@ -7,6 +7,7 @@ var scenarios = new Dictionary<string, Func<bool, ScenarioResult>>(StringCompare
 {
     ["replay"] = ReplayScenario.Run,
     ["inference"] = InferenceScenario.Run,
+    ["ring"] = RingScenario.Run,
 };
 
 if (Console.IsOutputRedirected)

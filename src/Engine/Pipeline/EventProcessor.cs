@@ -269,39 +269,25 @@ public abstract class EventProcessorBase : IEventProcessor
 }
 
 /// <summary>
-/// A lossless consumer: waits for published events with <typeparamref name="TWait"/>, hands every
-/// available event to <typeparamref name="THandler"/> in one pass (by <c>ref</c>, in the slot itself),
-/// then publishes its own progress, which gates the producers (and any consumer downstream of it).
+/// A processor that owns a handler of type <typeparamref name="THandler"/> and waits with
+/// <typeparamref name="TWait"/>: builds the handler on the processor thread and calls its start and
+/// shutdown hooks. The event loop is the subclass's (lossless or lossy).
 /// </summary>
-/// <remarks>
-/// Threading: <see cref="EventProcessorBase.Run"/> on the stage thread. Allocation: none per event.
-/// Cost per batch: one acquire read of the cursor (and of each upstream sequence), one release store of its own sequence.
-/// </remarks>
-public sealed class EventProcessor<T, THandler, TWait> : EventProcessorBase, IHandlerHost<THandler>
+public abstract class HandlerProcessor<T, THandler, TWait> : EventProcessorBase, IHandlerHost<THandler>
     where T : unmanaged
     where THandler : struct, IEventHandler<T>
     where TWait : struct, IWaitStrategy
 {
-    private readonly RingBuffer<T> _ring;
     private readonly Func<THandler>? _create;
-    private readonly TWait _wait;
     private THandler _handler;
 
-    /// <summary>A processor for <paramref name="handler"/>, reading <paramref name="ring"/> as far as <paramref name="barrier"/> allows.</summary>
-    public EventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, THandler handler, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.Halt, string? name = null)
-        : this(ring, barrier, faultPolicy, name, null) => _handler = handler;
-
-    /// <summary>A processor whose handler <paramref name="create"/> builds on the processor thread when it starts (so per-thread state belongs to that thread).</summary>
-    public EventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, Func<THandler> create, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.Halt, string? name = null)
-        : this(ring, barrier, faultPolicy, name, create) => ArgumentNullException.ThrowIfNull(create);
-
-    private EventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, HandlerFaultPolicy faultPolicy, string? name, Func<THandler>? create)
+    private protected HandlerProcessor(RingBuffer<T> ring, SequenceBarrier barrier, HandlerFaultPolicy faultPolicy, string? name, Func<THandler>? create, THandler handler)
         : base(barrier, faultPolicy, name)
     {
         ArgumentNullException.ThrowIfNull(ring);
-        _ring = ring;
+        Ring = ring;
         _create = create;
-        _wait = default;
+        _handler = handler;
         if (TWait.RequiresPublisherSignal)
         {
             barrier.Sequencer.EnableSignal();
@@ -311,8 +297,7 @@ public sealed class EventProcessor<T, THandler, TWait> : EventProcessorBase, IHa
     /// <summary>The handler, by reference (its state after a run; do not touch while running).</summary>
     public ref THandler Handler => ref _handler;
 
-    /// <inheritdoc />
-    public override BackPressurePolicy BackPressure => BackPressurePolicy.Lossless;
+    private protected RingBuffer<T> Ring { get; }
 
     private protected override void StartHandler()
     {
@@ -325,13 +310,43 @@ public sealed class EventProcessor<T, THandler, TWait> : EventProcessorBase, IHa
     }
 
     private protected override void StopHandler() => _handler.OnShutdown();
+}
+
+/// <summary>
+/// A lossless consumer: waits for published events with <typeparamref name="TWait"/>, hands every
+/// available event to <typeparamref name="THandler"/> in one pass (by <c>ref</c>, in the slot itself),
+/// then publishes its own progress, which gates the producers (and any consumer downstream of it).
+/// </summary>
+/// <remarks>
+/// Threading: <see cref="EventProcessorBase.Run"/> on the stage thread. Allocation: none per event.
+/// Cost per batch: one acquire read of the cursor (and of each upstream sequence), one release store of its own sequence.
+/// </remarks>
+public sealed class EventProcessor<T, THandler, TWait> : HandlerProcessor<T, THandler, TWait>
+    where T : unmanaged
+    where THandler : struct, IEventHandler<T>
+    where TWait : struct, IWaitStrategy
+{
+    /// <summary>A processor for <paramref name="handler"/>, reading <paramref name="ring"/> as far as <paramref name="barrier"/> allows.</summary>
+    public EventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, THandler handler, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.Halt, string? name = null)
+        : base(ring, barrier, faultPolicy, name, null, handler)
+    {
+    }
+
+    /// <summary>A processor whose handler <paramref name="create"/> builds on the processor thread when it starts (so per-thread state belongs to that thread).</summary>
+    public EventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, Func<THandler> create, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.Halt, string? name = null)
+        : base(ring, barrier, faultPolicy, name, create ?? throw new ArgumentNullException(nameof(create)), default)
+    {
+    }
+
+    /// <inheritdoc />
+    public override BackPressurePolicy BackPressure => BackPressurePolicy.Lossless;
 
     private protected override void ProcessEvents()
     {
-        RingBuffer<T> ring = _ring;
+        RingBuffer<T> ring = Ring;
         SequenceBarrier barrier = Barrier;
-        TWait wait = _wait;
-        ref THandler handler = ref _handler;
+        TWait wait = default;
+        ref THandler handler = ref Handler;
         long next = Sequence.Value + 1;
         while (!barrier.IsAlerted)
         {
@@ -393,7 +408,7 @@ public sealed class EventProcessor<T, THandler, TWait> : EventProcessorBase, IHa
 /// per event and a full fence per chunk; for consumers off the critical path (journals, logs, telemetry).
 /// Nothing may depend on a lossy consumer. Allocation: the copy buffer at construction; none per event.
 /// </remarks>
-public sealed class LossyEventProcessor<T, THandler, TWait> : EventProcessorBase, IHandlerHost<THandler>
+public sealed class LossyEventProcessor<T, THandler, TWait> : HandlerProcessor<T, THandler, TWait>
     where T : unmanaged
     where THandler : struct, IEventHandler<T>
     where TWait : struct, IWaitStrategy
@@ -401,55 +416,31 @@ public sealed class LossyEventProcessor<T, THandler, TWait> : EventProcessorBase
     /// <summary>Events copied and validated together.</summary>
     public const int ChunkSize = 256;
 
-    private readonly RingBuffer<T> _ring;
-    private readonly Func<THandler> _create;
-    private readonly TWait _wait;
     private readonly Sequence _claim;
     private readonly T[] _copies = new T[ChunkSize];
-    private THandler _handler;
 
     /// <summary>
     /// A lossy processor whose handler <paramref name="create"/> builds on the processor thread. Construct
     /// before the producers start: it makes the sequencer publish its claims.
     /// </summary>
     public LossyEventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, Func<THandler> create, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.SkipAndCount, string? name = null)
-        : base(barrier, faultPolicy, name)
+        : base(ring, barrier, faultPolicy, name, create ?? throw new ArgumentNullException(nameof(create)), default)
     {
-        ArgumentNullException.ThrowIfNull(ring);
-        ArgumentNullException.ThrowIfNull(create);
-        _ring = ring;
-        _create = create;
-        _wait = default;
         barrier.Sequencer.TrackClaims();
         _claim = barrier.Sequencer.ClaimSequence;
-        if (TWait.RequiresPublisherSignal)
-        {
-            barrier.Sequencer.EnableSignal();
-        }
     }
-
-    /// <summary>The handler, by reference (its state after a run; do not touch while running).</summary>
-    public ref THandler Handler => ref _handler;
 
     /// <inheritdoc />
     public override BackPressurePolicy BackPressure => BackPressurePolicy.LossyWithAccounting;
 
-    private protected override void StartHandler()
-    {
-        _handler = _create();
-        _handler.OnStart();
-    }
-
-    private protected override void StopHandler() => _handler.OnShutdown();
-
     private protected override void ProcessEvents()
     {
-        RingBuffer<T> ring = _ring;
+        RingBuffer<T> ring = Ring;
         SequenceBarrier barrier = Barrier;
-        TWait wait = _wait;
+        TWait wait = default;
         T[] copies = _copies;
         long capacity = ring.Capacity;
-        ref THandler handler = ref _handler;
+        ref THandler handler = ref Handler;
         long next = Sequence.Value + 1;
         while (!barrier.IsAlerted)
         {

@@ -136,16 +136,7 @@ public sealed class RingPipeline<T> : IDisposable where T : unmanaged
     public Stage<THandler> AddStage<THandler, TWait>(Func<THandler> create, TWait wait, StageOptions? options = null, params Stage[] after)
         where THandler : struct, IEventHandler<T>
         where TWait : struct, IWaitStrategy
-    {
-        ArgumentNullException.ThrowIfNull(create);
-        _ = wait; // the type argument is the strategy; the value only lets the compiler infer it.
-        options ??= new StageOptions();
-        Stage[] dependsOn = CheckAdd(after);
-        var processor = new EventProcessor<T, THandler, TWait>(Ring, Sequencer.NewBarrier(Sequences(dependsOn)), create, options.FaultPolicy, StageName(options));
-        var stage = new Stage<THandler>(processor, processor, options, dependsOn);
-        _stages.Add(stage);
-        return stage;
-    }
+        => Add(create, wait, BackPressurePolicy.Lossless, options, after);
 
     /// <summary>
     /// Adds a side consumer (journal, prediction log, telemetry flush) whose back-pressure policy is stated
@@ -156,21 +147,7 @@ public sealed class RingPipeline<T> : IDisposable where T : unmanaged
     public Stage<THandler> AddSideConsumer<THandler, TWait>(Func<THandler> create, TWait wait, BackPressurePolicy policy, StageOptions? options = null, params Stage[] after)
         where THandler : struct, IEventHandler<T>
         where TWait : struct, IWaitStrategy
-    {
-        if (policy == BackPressurePolicy.Lossless)
-        {
-            return AddStage(create, wait, options, after);
-        }
-
-        ArgumentNullException.ThrowIfNull(create);
-        _ = wait;
-        options ??= new StageOptions();
-        Stage[] dependsOn = CheckAdd(after);
-        var processor = new LossyEventProcessor<T, THandler, TWait>(Ring, Sequencer.NewBarrier(Sequences(dependsOn)), create, options.FaultPolicy, StageName(options));
-        var stage = new Stage<THandler>(processor, processor, options, dependsOn);
-        _stages.Add(stage);
-        return stage;
-    }
+        => Add(create, wait, policy, options, after);
 
     /// <summary>
     /// Gates the producers on the lossless stages nothing lossless depends on, starts one thread per stage
@@ -341,6 +318,23 @@ public sealed class RingPipeline<T> : IDisposable where T : unmanaged
                 stage.Processor.Started?.Invoke();
             }
         }
+    }
+
+    private Stage<THandler> Add<THandler, TWait>(Func<THandler> create, TWait wait, BackPressurePolicy policy, StageOptions? options, Stage[] after)
+        where THandler : struct, IEventHandler<T>
+        where TWait : struct, IWaitStrategy
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        _ = wait; // the type argument is the strategy; the value only lets the compiler infer it.
+        options ??= new StageOptions();
+        Stage[] dependsOn = CheckAdd(after);
+        SequenceBarrier barrier = Sequencer.NewBarrier(Sequences(dependsOn));
+        HandlerProcessor<T, THandler, TWait> processor = policy == BackPressurePolicy.Lossless
+            ? new EventProcessor<T, THandler, TWait>(Ring, barrier, create, options.FaultPolicy, StageName(options))
+            : new LossyEventProcessor<T, THandler, TWait>(Ring, barrier, create, options.FaultPolicy, StageName(options));
+        var stage = new Stage<THandler>(processor, processor, options, dependsOn);
+        _stages.Add(stage);
+        return stage;
     }
 
     private Stage[] CheckAdd(Stage[] after)
