@@ -188,6 +188,21 @@ public sealed class PipelineTests
     }
 
     [Test]
+    public void AnExceptionFromOnShutdownIsKeptAsAFault()
+    {
+        using var pipeline = new RingPipeline<StressEvent>(64);
+        Stage<ShutdownThrows> stage = pipeline.AddStage(() => default(ShutdownThrows), default(BlockingWaitStrategy));
+        pipeline.Start();
+        new StressProducers(pipeline.Sequencer, pipeline.Ring, 1, 10).Start().Join();
+
+        Assert.That(pipeline.DrainAndStop(s_drain), Is.True);
+        Assert.That(stage.Processor.FaultCount, Is.EqualTo(1));
+        Assert.That(stage.Processor.Faults[0].Sequence, Is.EqualTo(9), "the last sequence reached");
+        Assert.That(stage.Processor.Faults[0].Exception.Message, Is.EqualTo("flush failed"));
+        Assert.That(stage.Error, Is.Null);
+    }
+
+    [Test]
     public void StartRethrowsWhatAHandlerFactoryThrewAndStopsTheOtherStages()
     {
         using var pipeline = new RingPipeline<StressEvent>(64);
@@ -289,6 +304,19 @@ public sealed class PipelineTests
         }
 
         Assert.That(GC.CollectionCount(0), Is.EqualTo(gen0), "no garbage collection while the ring ran");
+    }
+
+    private readonly struct ShutdownThrows : IEventHandler<StressEvent>
+    {
+        public void OnStart()
+        {
+        }
+
+        public void OnEvent(ref StressEvent data, long sequence, bool endOfBatch)
+        {
+        }
+
+        public void OnShutdown() => throw new InvalidOperationException("flush failed");
     }
 
     /// <summary>Throws at one sequence, or at every multiple of it.</summary>

@@ -209,6 +209,11 @@ public abstract class EventProcessorBase : IEventProcessor
             {
                 StopHandler();
             }
+            catch (Exception ex)
+            {
+                // A failing OnShutdown is a handler fault like any other: kept, with the last sequence reached.
+                RecordFault(Sequence.Value, ex);
+            }
             finally
             {
                 Volatile.Write(ref _state, Stopped);
@@ -246,16 +251,20 @@ public abstract class EventProcessorBase : IEventProcessor
     /// <summary>Calls the handler's OnShutdown, on the processor thread.</summary>
     private protected abstract void StopHandler();
 
-    /// <summary>Records a handler fault at <paramref name="sequence"/>; returns true to go on (skip policy), false to stop.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private protected bool OnFault(long sequence, Exception ex)
+    private void RecordFault(long sequence, Exception ex)
     {
         Interlocked.Increment(ref _faultCount);
         if (_faults.Count < MaxFaultsKept)
         {
             _faults.Add(new HandlerFault(sequence, ex));
         }
+    }
 
+    /// <summary>Records a handler fault at <paramref name="sequence"/>; returns true to go on (skip policy), false to stop.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private protected bool OnFault(long sequence, Exception ex)
+    {
+        RecordFault(sequence, ex);
         if (_faultPolicy == HandlerFaultPolicy.Halt)
         {
             HaltedByFault = true;

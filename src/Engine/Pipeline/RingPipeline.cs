@@ -59,7 +59,7 @@ public class Stage
     /// <summary>The CPU the stage thread was on when its handler started (-1 when unknown).</summary>
     public int CpuAtStart { get; internal set; } = -1;
 
-    /// <summary>What escaped the processor's run other than a start-up failure (e.g. an exception in OnShutdown).</summary>
+    /// <summary>What escaped the stage thread other than a start-up failure (handler faults, OnShutdown included, are in the processor's faults).</summary>
     public Exception? Error { get; internal set; }
 
     internal Thread? Thread { get; set; }
@@ -299,7 +299,7 @@ public sealed class RingPipeline<T> : IDisposable where T : unmanaged
         }
         catch (Exception ex)
         {
-            // A start-up failure is rethrown by Start(); anything else that escaped (OnShutdown) is kept here.
+            // A start-up failure is rethrown by Start(); anything else that escaped is kept here, never lost.
             if (!ReferenceEquals(ex, stage.Processor.StartError))
             {
                 stage.Error = ex;

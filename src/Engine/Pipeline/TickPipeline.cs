@@ -149,7 +149,7 @@ public sealed class TickPipeline<TSignal> : IDisposable where TSignal : struct, 
         _pipeline.DrainAndStop();
         long elapsed = MonotonicClock.NowNs() - started;
         EventProcessorBase processor = stage.Processor;
-        return new PipelineRunResult(producerAffinity, stage.Affinity, processor.Faults, processor.FaultCount, sourceError ?? stage.Error, TimeSpan.FromTicks(elapsed / 100), _publisher.FullRingWaits);
+        return new PipelineRunResult(producerAffinity, stage.Affinity, processor.Faults, processor.FaultCount, sourceError, TimeSpan.FromTicks(elapsed / 100), _publisher.FullRingWaits);
     }
 
     /// <summary>Halts the stage (if still running) and frees the ring.</summary>
