@@ -239,6 +239,7 @@ public sealed class PipelineTests
         Assert.That(() => pipeline.AddStage(() => new StageChecker(new CheckCounts(1), StageRole.B), default(SleepingWaitStrategy), null, lossy),
             Throws.ArgumentException.With.Message.Contains("lossy"));
         Assert.That(pipeline.Start, Throws.InvalidOperationException.With.Message.Contains("at least one lossless stage"));
+        Assert.That(pipeline.IsRunning, Is.False, "a rejected topology never starts");
 
         using var other = new RingPipeline<StressEvent>(64);
         Stage<StageChecker> foreign = other.AddStage(() => new StageChecker(new CheckCounts(1), StageRole.A), default(SleepingWaitStrategy));

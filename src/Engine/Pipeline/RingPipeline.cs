@@ -156,7 +156,7 @@ public sealed class RingPipeline<T> : IDisposable where T : unmanaged
     /// </summary>
     public void Start()
     {
-        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        if (Volatile.Read(ref _state) != 0)
         {
             throw new InvalidOperationException("The pipeline was already started.");
         }
@@ -170,6 +170,8 @@ public sealed class RingPipeline<T> : IDisposable where T : unmanaged
         {
             throw new InvalidOperationException("A multi-producer ring needs at least one lossless stage: producers gate on it, so no producer reuses a slot another has not published yet.");
         }
+
+        Volatile.Write(ref _state, 1);
 
         foreach (Stage stage in _stages)
         {
