@@ -152,6 +152,7 @@ public abstract class Sequencer
     internal void EnableSignal() => Volatile.Write(ref _signalEnabled, true);
 
     /// <summary>After a publish store: wakes blocked consumers when there are any. Costs a branch without blocking consumers, a fence with them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private protected void SignalAfterPublish()
     {
         if (_signalEnabled)
