@@ -9,6 +9,7 @@ var scenarios = new Dictionary<string, Func<bool, ScenarioResult>>(StringCompare
     ["inference"] = InferenceScenario.Run,
     ["compiled"] = CompiledScenario.Run,
     ["feeds"] = FeedsScenario.Run,
+    ["ring"] = RingScenario.Run,
 };
 
 if (Console.IsOutputRedirected)

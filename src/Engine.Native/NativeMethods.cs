@@ -10,6 +10,18 @@ internal static unsafe partial class NativeMethods
 {
     private const string LibC = "libc";
 
+    /// <summary><c>MCL_CURRENT</c>: lock every page mapped now (Linux x86-64 and arm64 value).</summary>
+    internal const int MclCurrent = 1;
+
+    /// <summary><c>MCL_FUTURE</c>: lock every page mapped from now on.</summary>
+    internal const int MclFuture = 2;
+
+    /// <summary><c>RLIMIT_MEMLOCK</c> (Linux x86-64 and arm64 value).</summary>
+    internal const int RlimitMemlock = 8;
+
+    /// <summary><c>RLIM_INFINITY</c> on 64-bit Linux.</summary>
+    internal const ulong RlimInfinity = ulong.MaxValue;
+
     /// <summary><c>int sched_setaffinity(pid_t pid, size_t cpusetsize, const cpu_set_t *mask)</c>; pid 0 is the calling thread.</summary>
     [LibraryImport(LibC, EntryPoint = "sched_setaffinity", SetLastError = true)]
     internal static partial int SchedSetAffinity(int pid, nuint cpuSetSize, byte* mask);
@@ -25,4 +37,19 @@ internal static unsafe partial class NativeMethods
     /// <summary><c>int prctl(int option, unsigned long arg2, ...)</c> (variadic in C; integer arguments only here).</summary>
     [LibraryImport(LibC, EntryPoint = "prctl", SetLastError = true)]
     internal static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+    /// <summary><c>int mlockall(int flags)</c>: lock the process's pages in RAM.</summary>
+    [LibraryImport(LibC, EntryPoint = "mlockall", SetLastError = true)]
+    internal static partial int MLockAll(int flags);
+
+    /// <summary><c>int getrlimit(int resource, struct rlimit *rlim)</c>.</summary>
+    [LibraryImport(LibC, EntryPoint = "getrlimit", SetLastError = true)]
+    internal static partial int GetRLimit(int resource, RLimit* limit);
+
+    /// <summary><c>struct rlimit</c> on 64-bit Linux: two <c>rlim_t</c> (unsigned long).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
 }

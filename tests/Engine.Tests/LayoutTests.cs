@@ -50,6 +50,44 @@ public sealed class LayoutTests
     }
 
     [Test]
+    public void SingleProducerStateSitsAloneOnA128ByteSpan()
+    {
+        Assert.That(Unsafe.SizeOf<SingleProducerSequencer.ProducerFields>(), Is.EqualTo(128));
+        Assert.That((int)Marshal.OffsetOf<SingleProducerSequencer.ProducerFields>(nameof(SingleProducerSequencer.ProducerFields.NextValue)), Is.EqualTo(56));
+        Assert.That((int)Marshal.OffsetOf<SingleProducerSequencer.ProducerFields>(nameof(SingleProducerSequencer.ProducerFields.CachedGatingValue)), Is.EqualTo(64));
+    }
+
+    [Test]
+    public void EveryExplicitLayoutStructOfThePipelineHasALayoutTest()
+    {
+        // A new padded type must get its own offset test above; this list is the reminder.
+        string[] guarded = [nameof(PaddedLong), nameof(SingleProducerSequencer.ProducerFields)];
+        string[] found = [.. typeof(Sequence).Assembly.GetTypes()
+            .Where(t => t.IsValueType && t.Namespace == typeof(Sequence).Namespace && t.StructLayoutAttribute?.Value == LayoutKind.Explicit)
+            .Select(t => t.Name)];
+        Assert.That(found, Is.EquivalentTo(guarded));
+    }
+
+    [TestCase(typeof(WaitSignal), "_waiters", typeof(PaddedLong))]
+    [TestCase(typeof(MultiProducerSequencer), "_gatingCache", typeof(Sequence))]
+    [TestCase(typeof(SingleProducerSequencer), "_claim", typeof(Sequence))]
+    [TestCase(typeof(SingleProducerSequencer), "_fields", typeof(SingleProducerSequencer.ProducerFields))]
+    public void FieldsTwoThreadsTouchArePadded(Type owner, string field, Type padded)
+    {
+        System.Reflection.FieldInfo? info = owner.GetField(field, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+        Assert.That(info, Is.Not.Null, $"{owner.Name}.{field}");
+        Assert.That(info!.FieldType, Is.EqualTo(padded));
+    }
+
+    [Test]
+    public void CursorsAndConsumerProgressAreSequences()
+    {
+        // Sequence is padded (see SequenceObjectsArePadded): the producer cursor and every consumer's progress use it.
+        Assert.That(typeof(Sequencer).GetProperty(nameof(Sequencer.Cursor))!.PropertyType, Is.EqualTo(typeof(Sequence)));
+        Assert.That(typeof(EventProcessorBase).GetProperty(nameof(EventProcessorBase.Sequence))!.PropertyType, Is.EqualTo(typeof(Sequence)));
+    }
+
+    [Test]
     public void RingSlotsAreCacheLineAligned()
     {
         using var ring = new RingBuffer<Tick>(8);

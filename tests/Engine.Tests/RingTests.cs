@@ -35,12 +35,124 @@ public sealed class RingTests
     }
 
     [Test]
+    public void BatchClaimsReturnTheHighestSequenceAndReportBackPressure()
+    {
+        foreach (Sequencer sequencer in new Sequencer[] { new SingleProducerSequencer(8), new MultiProducerSequencer(8) })
+        {
+            var consumer = new Sequence();
+            sequencer.AddGatingSequences(consumer);
+            Assert.That(sequencer.TryNext(3, out long hi), Is.True);
+            Assert.That(hi, Is.EqualTo(2), $"{sequencer.Mode}: batch 0..2");
+            Assert.That(sequencer.TryNext(5, out hi), Is.True);
+            Assert.That(hi, Is.EqualTo(7));
+            Assert.That(sequencer.TryNext(1, out _), Is.False, $"{sequencer.Mode}: ring full, nothing consumed");
+            sequencer.Publish(0, 7);
+            consumer.SetValue(2);
+            Assert.That(sequencer.TryNext(4, out _), Is.False, "only 3 slots free");
+            Assert.That(sequencer.TryNext(3, out hi), Is.True);
+            Assert.That(hi, Is.EqualTo(10));
+        }
+    }
+
+    [Test]
+    public void ClaimSizeMustFitTheRing()
+    {
+        foreach (Sequencer sequencer in new Sequencer[] { new SingleProducerSequencer(8), new MultiProducerSequencer(8) })
+        {
+            Assert.That(() => sequencer.TryNext(0, out _), Throws.TypeOf<ArgumentOutOfRangeException>(), sequencer.Mode.ToString());
+            Assert.That(() => sequencer.TryNext(9, out _), Throws.TypeOf<ArgumentOutOfRangeException>(), sequencer.Mode.ToString());
+            Assert.That(() => sequencer.Publish(3, 2), Throws.TypeOf<ArgumentOutOfRangeException>(), "reversed range");
+        }
+
+        Assert.That(() => new MultiProducerSequencer(12), Throws.TypeOf<ArgumentOutOfRangeException>(), "per-slot flags need a power of two");
+    }
+
+    [Test]
+    public void ConsumersNeverSeeAClaimedButUnpublishedSlot()
+    {
+        var sequencer = new MultiProducerSequencer(16);
+        SequenceBarrier barrier = sequencer.NewBarrier();
+        long a = sequencer.Next();
+        long b = sequencer.Next();
+        long c = sequencer.Next();
+        Assert.That((a, b, c), Is.EqualTo((0L, 1L, 2L)));
+        Assert.That(barrier.AvailableSequence(), Is.EqualTo(2), "the cursor counts claims");
+
+        sequencer.Publish(c);
+        sequencer.Publish(b);
+        Assert.That(barrier.HighestPublished(0, barrier.AvailableSequence()), Is.EqualTo(-1), "slot 0 claimed, not published: nothing readable");
+        Assert.That(sequencer.IsAvailable(1) && sequencer.IsAvailable(2) && !sequencer.IsAvailable(0), Is.True);
+
+        sequencer.Publish(a);
+        Assert.That(barrier.HighestPublished(0, barrier.AvailableSequence()), Is.EqualTo(2));
+
+        long hi = sequencer.Next(4);
+        sequencer.Publish(hi - 3, hi - 2);
+        Assert.That(barrier.HighestPublished(3, barrier.AvailableSequence()), Is.EqualTo(hi - 2), "half of a batch published");
+        sequencer.Publish(hi - 3, hi);
+        Assert.That(barrier.HighestPublished(3, barrier.AvailableSequence()), Is.EqualTo(hi));
+    }
+
+    [Test]
+    public void PublicationFlagsTellLapsApart()
+    {
+        var sequencer = new MultiProducerSequencer(4);
+        var consumer = new Sequence();
+        sequencer.AddGatingSequences(consumer);
+        sequencer.Publish(0, sequencer.Next(4));
+        consumer.SetValue(3);
+        Assert.That(sequencer.IsAvailable(0), Is.True);
+        long s = sequencer.Next();
+        Assert.That(s, Is.EqualTo(4));
+        Assert.That(sequencer.IsAvailable(4), Is.False, "claimed, not yet published");
+        sequencer.Publish(s);
+        Assert.That(sequencer.IsAvailable(4), Is.True);
+        Assert.That(sequencer.IsAvailable(0), Is.False, "slot 0 now holds sequence 4");
+    }
+
+    [Test]
+    public void MultiProducerCursorCountsEveryClaimOfConcurrentProducers()
+    {
+        const int Producers = 4, PerProducer = 50_000;
+        var sequencer = new MultiProducerSequencer(1 << 20);
+        var claimed = new long[Producers * PerProducer];
+        var threads = new Thread[Producers];
+        for (int p = 0; p < Producers; p++)
+        {
+            int producer = p;
+            threads[p] = new Thread(() =>
+            {
+                for (int i = 0; i < PerProducer; i++)
+                {
+                    long s = sequencer.Next();
+                    claimed[s] = producer + 1;
+                    sequencer.Publish(s);
+                }
+            });
+            threads[p].Start();
+        }
+
+        foreach (Thread t in threads)
+        {
+            t.Join();
+        }
+
+        Assert.That(sequencer.Cursor.Value, Is.EqualTo((Producers * PerProducer) - 1));
+        Assert.That(claimed.Count(c => c == 0), Is.Zero, "every sequence claimed exactly once");
+        Assert.That(sequencer.HighestPublished(0, sequencer.Cursor.Value), Is.EqualTo(sequencer.Cursor.Value));
+        for (int p = 1; p <= Producers; p++)
+        {
+            Assert.That(claimed.Count(c => c == p), Is.EqualTo(PerProducer), $"producer {p}");
+        }
+    }
+
+    [Test]
     public void SpscDeliversEveryEventInOrderWithItsPayload()
     {
         using var ring = new RingBuffer<Tick>(1024);
         var sequencer = new SingleProducerSequencer(ring.Capacity);
         var checker = new OrderChecker { State = new CheckState() };
-        var processor = new EventProcessor<Tick, OrderChecker, BusySpinWaitStrategy>(ring, new SequenceBarrier(sequencer.Cursor), checker);
+        var processor = new EventProcessor<Tick, OrderChecker, BusySpinWaitStrategy>(ring, sequencer.NewBarrier(), checker);
         sequencer.AddGatingSequences(processor.Sequence);
         var consumerThread = new Thread(processor.Run) { IsBackground = true };
         consumerThread.Start();
@@ -69,7 +181,7 @@ public sealed class RingTests
     {
         using var ring = new RingBuffer<Tick>(64);
         var sequencer = new SingleProducerSequencer(ring.Capacity);
-        var processor = new EventProcessor<Tick, ThrowAt, YieldingWaitStrategy>(ring, new SequenceBarrier(sequencer.Cursor), new ThrowAt(5));
+        var processor = new EventProcessor<Tick, ThrowAt, YieldingWaitStrategy>(ring, sequencer.NewBarrier(), new ThrowAt(5));
         sequencer.AddGatingSequences(processor.Sequence);
         var thread = new Thread(processor.Run) { IsBackground = true };
         thread.Start();
@@ -92,7 +204,7 @@ public sealed class RingTests
     {
         using var ring = new RingBuffer<Tick>(64);
         var sequencer = new SingleProducerSequencer(ring.Capacity);
-        var processor = new EventProcessor<Tick, ThrowAt, YieldingWaitStrategy>(ring, new SequenceBarrier(sequencer.Cursor), new ThrowAt(5), HandlerFaultPolicy.SkipAndCount);
+        var processor = new EventProcessor<Tick, ThrowAt, YieldingWaitStrategy>(ring, sequencer.NewBarrier(), new ThrowAt(5), HandlerFaultPolicy.SkipAndCount);
         sequencer.AddGatingSequences(processor.Sequence);
         var thread = new Thread(processor.Run) { IsBackground = true };
         thread.Start();
@@ -122,8 +234,9 @@ public sealed class RingTests
             Assert.That(publisher.Publish(new Tick()), Is.True);
         }
 
-        typeof(TickPublisher).GetMethod("MarkConsumerStopped", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!.Invoke(publisher, null);
+        sequencer.Close("consumer gone");
         Assert.That(publisher.Claim(out _), Is.False, "a full ring with a dead consumer must not hang the producer");
+        Assert.That(() => sequencer.Next(), Throws.InvalidOperationException.With.Message.Contains("consumer gone"));
     }
 
     [Test]
@@ -131,7 +244,7 @@ public sealed class RingTests
     {
         using var ring = new RingBuffer<Tick>(1024);
         var sequencer = new SingleProducerSequencer(ring.Capacity);
-        var processor = new EventProcessor<Tick, OrderChecker, BusySpinWaitStrategy>(ring, new SequenceBarrier(sequencer.Cursor), new OrderChecker { State = new CheckState() });
+        var processor = new EventProcessor<Tick, OrderChecker, BusySpinWaitStrategy>(ring, sequencer.NewBarrier(), new OrderChecker { State = new CheckState() });
         sequencer.AddGatingSequences(processor.Sequence);
         long consumerAllocated = -1;
         var thread = new Thread(() =>

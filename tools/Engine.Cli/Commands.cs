@@ -36,6 +36,7 @@ internal static partial class Commands
         root.Subcommands.Add(FeaturesCommand());
         root.Subcommands.Add(HistCommand());
         FeedCommands(root);
+        root.Subcommands.Add(DoctorCommand());
         return root;
     }
 

@@ -8,7 +8,7 @@ namespace Engine.Pipeline;
 /// </summary>
 public interface IEventHandler<T> where T : unmanaged
 {
-    /// <summary>Called on the processor thread before the first event (per-thread set-up: pinning, sessions, warm-up).</summary>
+    /// <summary>Called on the processor thread before the first event (per-thread set-up: sessions, warm-up).</summary>
     void OnStart();
 
     /// <summary>
@@ -31,19 +31,48 @@ public enum HandlerFaultPolicy
     SkipAndCount,
 }
 
+/// <summary>What a consumer does to the producers when it falls a full ring behind.</summary>
+public enum BackPressurePolicy
+{
+    /// <summary>The producers wait for it: nothing is ever lost. Critical stages are always lossless.</summary>
+    Lossless,
+
+    /// <summary>
+    /// The producers never wait for it; when they lap it, it skips ahead past the reused slots and counts
+    /// exactly how many sequences it skipped (<see cref="IEventProcessor.EventsSkipped"/>). Its handler
+    /// sees a private copy of each event, checked after the copy not to have been overwritten.
+    /// </summary>
+    LossyWithAccounting,
+}
+
 /// <summary>A handler exception, with the sequence of the event that caused it.</summary>
 /// <param name="Sequence">Ring sequence of the event being handled.</param>
 /// <param name="Exception">What the handler threw.</param>
 public sealed record HandlerFault(long Sequence, Exception Exception);
 
-/// <summary>Control surface of a running consumer, independent of its handler and wait strategy types.</summary>
+/// <summary>Control surface of a consumer, independent of its handler and wait strategy types.</summary>
 public interface IEventProcessor
 {
-    /// <summary>This consumer's progress: the last sequence fully handled.</summary>
+    /// <summary>The consumer's name (its thread's name in a pipeline).</summary>
+    string Name { get; }
+
+    /// <summary>This consumer's progress: the last sequence handled, faulted past or skipped.</summary>
     Sequence Sequence { get; }
+
+    /// <summary>Whether the producers wait for this consumer.</summary>
+    BackPressurePolicy BackPressure { get; }
 
     /// <summary>True while running.</summary>
     bool IsRunning { get; }
+
+    /// <summary>True once <see cref="Run"/> has returned (or start-up failed).</summary>
+    bool HasStopped { get; }
+
+    /// <summary>Events handed to the handler that returned normally.</summary>
+    long EventsHandled { get; }
+
+    /// <summary>Sequences a lossy consumer skipped because the producers lapped it (always 0 for a lossless one).</summary>
+    long EventsSkipped { get; }
 
     /// <summary>Handler exceptions kept.</summary>
     IReadOnlyList<HandlerFault> Faults { get; }
@@ -54,108 +83,154 @@ public interface IEventProcessor
     /// <summary>True when a handler fault stopped the processor.</summary>
     bool HaltedByFault { get; }
 
+    /// <summary>What the handler factory or <see cref="IEventHandler{T}.OnStart"/> threw, if start-up failed.</summary>
+    Exception? StartError { get; }
+
     /// <summary>Processes events until halted; call on the stage thread.</summary>
     void Run();
 
-    /// <summary>Stops as soon as the processor next waits.</summary>
+    /// <summary>Stops as soon as the processor has handled the event in hand (or next waits); later events stay unhandled.</summary>
     void Halt();
 
     /// <summary>Waits until everything up to <paramref name="lastPublished"/> is handled, then halts; false if it stopped first.</summary>
     bool DrainAndHalt(long lastPublished);
 }
 
+/// <summary>A processor that owns a handler of type <typeparamref name="THandler"/>.</summary>
+internal interface IHandlerHost<THandler>
+{
+    ref THandler Handler { get; }
+}
+
 /// <summary>
-/// Runs one consumer: waits for published events with <typeparamref name="TWait"/>, hands every
-/// available event to <typeparamref name="THandler"/> in one pass, then publishes its own progress.
+/// Lifecycle, fault policy and counters shared by every consumer; the event loop is the generic subclass's.
 /// </summary>
 /// <remarks>
-/// Threading: <see cref="Run"/> is called on the stage thread and returns when the processor is
-/// halted; <see cref="Halt"/> and <see cref="DrainAndHalt"/> are called from a controlling thread.
-/// Allocation: none per event. Faults are never swallowed: they are kept in <see cref="Faults"/>
-/// (bounded by <see cref="MaxFaultsKept"/>, all counted in <see cref="FaultCount"/>).
+/// Threading: <see cref="Run"/> on the consumer's own thread; <see cref="Halt"/> and <see cref="DrainAndHalt"/>
+/// from a controlling thread; counters are exact once <see cref="HasStopped"/> is true. Faults are never
+/// swallowed: they are kept in <see cref="Faults"/> (at most <see cref="MaxFaultsKept"/>, all counted).
 /// </remarks>
-public sealed class EventProcessor<T, THandler, TWait> : IEventProcessor
-    where T : unmanaged
-    where THandler : struct, IEventHandler<T>
-    where TWait : struct, IWaitStrategy
+public abstract class EventProcessorBase : IEventProcessor
 {
     /// <summary>How many fault records are kept; every fault is counted regardless.</summary>
     public const int MaxFaultsKept = 16;
 
-    private readonly RingBuffer<T> _ring;
-    private readonly SequenceBarrier _barrier;
-    private readonly HandlerFaultPolicy _faultPolicy;
-    private readonly List<HandlerFault> _faults = new(MaxFaultsKept);
-    private THandler _handler;
-    private readonly TWait _wait;
+    private const int Idle = 0, Running = 1, Stopped = 2;
 
-    // 0 = idle, 1 = running, 2 = halted. Written by the processor thread and by Halt().
+    private readonly List<HandlerFault> _faults = new(MaxFaultsKept);
+    private readonly HandlerFaultPolicy _faultPolicy;
+
+    // Written by the processor thread (Run) and read by controlling threads.
     private int _state;
     private long _faultCount;
 
-    /// <summary>Creates a processor reading <paramref name="ring"/> as far as <paramref name="barrier"/> allows.</summary>
-    public EventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, THandler handler, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.Halt)
+    // Written by the processor thread once per batch; exact once the processor has stopped.
+    private protected long _handled;
+    private protected long _skipped;
+
+    private protected EventProcessorBase(SequenceBarrier barrier, HandlerFaultPolicy faultPolicy, string? name)
     {
-        ArgumentNullException.ThrowIfNull(ring);
         ArgumentNullException.ThrowIfNull(barrier);
-        _ring = ring;
-        _barrier = barrier;
-        _handler = handler;
-        _wait = default;
+        Barrier = barrier;
         _faultPolicy = faultPolicy;
+        Name = name ?? GetType().Name;
     }
 
-    /// <summary>This consumer's progress: the last sequence fully handled. Producers gate on it.</summary>
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <summary>What this consumer waits on: the producers' cursor and its upstream consumers.</summary>
+    public SequenceBarrier Barrier { get; }
+
+    /// <inheritdoc />
     public Sequence Sequence { get; } = new();
 
-    /// <summary>The handler, by reference (its state after a run; do not touch while running).</summary>
-    public ref THandler Handler => ref _handler;
+    /// <inheritdoc />
+    public abstract BackPressurePolicy BackPressure { get; }
 
-    /// <summary>True while <see cref="Run"/> is executing.</summary>
-    public bool IsRunning => Volatile.Read(ref _state) == 1;
+    /// <inheritdoc />
+    public bool IsRunning => Volatile.Read(ref _state) == Running;
 
-    /// <summary>Handler exceptions seen (at most <see cref="MaxFaultsKept"/> kept). Read after the run.</summary>
+    /// <inheritdoc />
+    public bool HasStopped => Volatile.Read(ref _state) == Stopped;
+
+    /// <inheritdoc />
+    public long EventsHandled => Volatile.Read(ref _handled);
+
+    /// <inheritdoc />
+    public long EventsSkipped => Volatile.Read(ref _skipped);
+
+    /// <inheritdoc />
     public IReadOnlyList<HandlerFault> Faults => _faults;
 
-    /// <summary>Every handler exception seen, kept or not.</summary>
+    /// <inheritdoc />
     public long FaultCount => Interlocked.Read(ref _faultCount);
 
-    /// <summary>True when the processor stopped because a handler threw under <see cref="HandlerFaultPolicy.Halt"/>.</summary>
+    /// <inheritdoc />
     public bool HaltedByFault { get; private set; }
 
-    /// <summary>Processes events until halted. Call on the stage thread.</summary>
+    /// <inheritdoc />
+    public Exception? StartError { get; private set; }
+
+    /// <summary>Called on the processor thread once the handler is built and started (the pipeline waits for it).</summary>
+    internal Action? Started { get; set; }
+
+    /// <summary>
+    /// Builds the handler (when given a factory) and calls its <see cref="IEventHandler{T}.OnStart"/> on this
+    /// thread, then processes events until halted. Rethrows a start-up failure after recording it in <see cref="StartError"/>.
+    /// </summary>
     public void Run()
     {
-        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        if (Interlocked.CompareExchange(ref _state, Running, Idle) != Idle)
         {
-            throw new InvalidOperationException("The processor is already running or was halted; create a new one.");
+            throw new InvalidOperationException($"Processor '{Name}' is already running or has run; create a new one.");
         }
 
-        _handler.OnStart();
         try
         {
-            Loop();
+            StartHandler();
+        }
+        catch (Exception ex)
+        {
+            StartError = ex;
+            Volatile.Write(ref _state, Stopped);
+            Started?.Invoke();
+            throw;
+        }
+
+        Started?.Invoke();
+        try
+        {
+            ProcessEvents();
         }
         finally
         {
-            _handler.OnShutdown();
-            Volatile.Write(ref _state, 2);
+            try
+            {
+                StopHandler();
+            }
+            catch (Exception ex)
+            {
+                // A failing OnShutdown is a handler fault like any other: kept, with the last sequence reached.
+                RecordFault(Sequence.Value, ex);
+            }
+            finally
+            {
+                Volatile.Write(ref _state, Stopped);
+            }
         }
     }
 
-    /// <summary>Stops the processor as soon as it next waits; events already published may be left unhandled.</summary>
-    public void Halt() => _barrier.Alert();
+    /// <inheritdoc />
+    public void Halt() => Barrier.Alert();
 
-    /// <summary>
-    /// Waits (spinning, then sleeping) until every sequence up to <paramref name="lastPublished"/> is
-    /// handled, then halts. Returns false if the processor stopped first (a fault), true otherwise.
-    /// </summary>
+    /// <inheritdoc />
     public bool DrainAndHalt(long lastPublished)
     {
         var spinner = default(SpinWait);
         while (Sequence.Value < lastPublished)
         {
-            if (Volatile.Read(ref _state) == 2)
+            if (HasStopped)
             {
                 return false;
             }
@@ -167,36 +242,156 @@ public sealed class EventProcessor<T, THandler, TWait> : IEventProcessor
         return true;
     }
 
-    private void Loop()
+    /// <summary>Builds the handler if needed and calls its OnStart, on the processor thread.</summary>
+    private protected abstract void StartHandler();
+
+    /// <summary>The event loop; returns when alerted or halted by a fault.</summary>
+    private protected abstract void ProcessEvents();
+
+    /// <summary>Calls the handler's OnShutdown, on the processor thread.</summary>
+    private protected abstract void StopHandler();
+
+    private void RecordFault(long sequence, Exception ex)
     {
-        long next = Sequence.Value + 1;
-        while (true)
+        Interlocked.Increment(ref _faultCount);
+        if (_faults.Count < MaxFaultsKept)
         {
-            long available = _wait.WaitFor(next, _barrier);
+            _faults.Add(new HandlerFault(sequence, ex));
+        }
+    }
+
+    /// <summary>Records a handler fault at <paramref name="sequence"/>; returns true to go on (skip policy), false to stop.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private protected bool OnFault(long sequence, Exception ex)
+    {
+        RecordFault(sequence, ex);
+        if (_faultPolicy == HandlerFaultPolicy.Halt)
+        {
+            HaltedByFault = true;
+            Sequence.SetValue(sequence - 1);
+            return false;
+        }
+
+        Sequence.SetValue(sequence);
+        return true;
+    }
+}
+
+/// <summary>
+/// A processor that owns a handler of type <typeparamref name="THandler"/> and waits with
+/// <typeparamref name="TWait"/>: builds the handler on the processor thread and calls its start and
+/// shutdown hooks. The event loop is the subclass's (lossless or lossy).
+/// </summary>
+public abstract class HandlerProcessor<T, THandler, TWait> : EventProcessorBase, IHandlerHost<THandler>
+    where T : unmanaged
+    where THandler : struct, IEventHandler<T>
+    where TWait : struct, IWaitStrategy
+{
+    private readonly Func<THandler>? _create;
+    private THandler _handler;
+
+    private protected HandlerProcessor(RingBuffer<T> ring, SequenceBarrier barrier, HandlerFaultPolicy faultPolicy, string? name, Func<THandler>? create, THandler handler)
+        : base(barrier, faultPolicy, name)
+    {
+        ArgumentNullException.ThrowIfNull(ring);
+        Ring = ring;
+        _create = create;
+        _handler = handler;
+        if (TWait.RequiresPublisherSignal)
+        {
+            barrier.Sequencer.EnableSignal();
+        }
+    }
+
+    /// <summary>The handler, by reference (its state after a run; do not touch while running).</summary>
+    public ref THandler Handler => ref _handler;
+
+    private protected RingBuffer<T> Ring { get; }
+
+    private protected override void StartHandler()
+    {
+        if (_create is not null)
+        {
+            _handler = _create();
+        }
+
+        _handler.OnStart();
+    }
+
+    private protected override void StopHandler() => _handler.OnShutdown();
+}
+
+/// <summary>
+/// A lossless consumer: waits for published events with <typeparamref name="TWait"/>, hands every
+/// available event to <typeparamref name="THandler"/> in one pass (by <c>ref</c>, in the slot itself),
+/// then publishes its own progress, which gates the producers (and any consumer downstream of it).
+/// </summary>
+/// <remarks>
+/// Threading: <see cref="EventProcessorBase.Run"/> on the stage thread. Allocation: none per event.
+/// Cost per batch: one acquire read of the cursor (and of each upstream sequence), one release store of its own sequence.
+/// </remarks>
+public sealed class EventProcessor<T, THandler, TWait> : HandlerProcessor<T, THandler, TWait>
+    where T : unmanaged
+    where THandler : struct, IEventHandler<T>
+    where TWait : struct, IWaitStrategy
+{
+    /// <summary>A processor for <paramref name="handler"/>, reading <paramref name="ring"/> as far as <paramref name="barrier"/> allows.</summary>
+    public EventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, THandler handler, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.Halt, string? name = null)
+        : base(ring, barrier, faultPolicy, name, null, handler)
+    {
+    }
+
+    /// <summary>A processor whose handler <paramref name="create"/> builds on the processor thread when it starts (so per-thread state belongs to that thread).</summary>
+    public EventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, Func<THandler> create, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.Halt, string? name = null)
+        : base(ring, barrier, faultPolicy, name, create ?? throw new ArgumentNullException(nameof(create)), default)
+    {
+    }
+
+    /// <inheritdoc />
+    public override BackPressurePolicy BackPressure => BackPressurePolicy.Lossless;
+
+    private protected override void ProcessEvents()
+    {
+        RingBuffer<T> ring = Ring;
+        SequenceBarrier barrier = Barrier;
+        TWait wait = default;
+        ref THandler handler = ref Handler;
+        long next = Sequence.Value + 1;
+        while (!barrier.IsAlerted)
+        {
+            long available = wait.WaitFor(next, barrier);
             if (available < next)
             {
-                if (_barrier.IsAlerted)
-                {
-                    return;
-                }
-
                 continue;
             }
 
+            // Multi-producer ring: stop before the first claimed slot not yet published.
+            available = barrier.HighestPublished(next, available);
+            if (available < next)
+            {
+                continue;
+            }
+
+            long first = next;
             try
             {
-                ref THandler handler = ref _handler;
-                for (; next <= available; next++)
+                while (next <= available)
                 {
-                    handler.OnEvent(ref _ring[next], next, next == available);
+                    handler.OnEvent(ref ring[next], next, next == available);
+                    next++;
+
+                    // A halt takes effect after the event in hand, not after a possibly long batch.
+                    if (barrier.IsAlerted)
+                    {
+                        break;
+                    }
                 }
             }
             catch (Exception ex)
             {
+                _handled += next - first;
                 if (!OnFault(next, ex))
                 {
-                    // Everything before the faulting event was handled.
-                    Sequence.SetValue(next - 1);
                     return;
                 }
 
@@ -204,26 +399,133 @@ public sealed class EventProcessor<T, THandler, TWait> : IEventProcessor
                 continue;
             }
 
-            Sequence.SetValue(available);
+            _handled += next - first;
+            Sequence.SetValue(next - 1);
         }
     }
+}
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool OnFault(long sequence, Exception ex)
+/// <summary>
+/// A lossy side consumer with exact accounting: the producers never wait for it. It copies up to
+/// <see cref="ChunkSize"/> events out of the ring, then checks the producers' claim: any copied slot the
+/// producers may have started reusing is discarded and counted in <see cref="IEventProcessor.EventsSkipped"/>,
+/// and when lapped it jumps to the oldest slot still intact. Handled + skipped + faults always equals what
+/// was published.
+/// </summary>
+/// <remarks>
+/// The handler receives a <c>ref</c> to the private copy, never to the ring slot. Cost: a 64-byte copy
+/// per event and a full fence per chunk; for consumers off the critical path (journals, logs, telemetry).
+/// Nothing may depend on a lossy consumer. Allocation: the copy buffer at construction; none per event.
+/// </remarks>
+public sealed class LossyEventProcessor<T, THandler, TWait> : HandlerProcessor<T, THandler, TWait>
+    where T : unmanaged
+    where THandler : struct, IEventHandler<T>
+    where TWait : struct, IWaitStrategy
+{
+    /// <summary>Events copied and validated together.</summary>
+    public const int ChunkSize = 256;
+
+    private readonly Sequence _claim;
+    private readonly T[] _copies = new T[ChunkSize];
+
+    /// <summary>
+    /// A lossy processor whose handler <paramref name="create"/> builds on the processor thread. Construct
+    /// before the producers start: it makes the sequencer publish its claims.
+    /// </summary>
+    public LossyEventProcessor(RingBuffer<T> ring, SequenceBarrier barrier, Func<THandler> create, HandlerFaultPolicy faultPolicy = HandlerFaultPolicy.SkipAndCount, string? name = null)
+        : base(ring, barrier, faultPolicy, name, create ?? throw new ArgumentNullException(nameof(create)), default)
     {
-        Interlocked.Increment(ref _faultCount);
-        if (_faults.Count < MaxFaultsKept)
-        {
-            _faults.Add(new HandlerFault(sequence, ex));
-        }
+        barrier.Sequencer.TrackClaims();
+        _claim = barrier.Sequencer.ClaimSequence;
+    }
 
-        if (_faultPolicy == HandlerFaultPolicy.Halt)
-        {
-            HaltedByFault = true;
-            return false;
-        }
+    /// <inheritdoc />
+    public override BackPressurePolicy BackPressure => BackPressurePolicy.LossyWithAccounting;
 
-        Sequence.SetValue(sequence);
-        return true;
+    private protected override void ProcessEvents()
+    {
+        RingBuffer<T> ring = Ring;
+        SequenceBarrier barrier = Barrier;
+        TWait wait = default;
+        T[] copies = _copies;
+        long capacity = ring.Capacity;
+        ref THandler handler = ref Handler;
+        long next = Sequence.Value + 1;
+        while (!barrier.IsAlerted)
+        {
+            long available = wait.WaitFor(next, barrier);
+            if (available < next)
+            {
+                continue;
+            }
+
+            // Lapped: slots below `intact` may already hold newer events. Skip them, counted.
+            long intact = _claim.Value - capacity + 1;
+            if (next < intact)
+            {
+                _skipped += intact - next;
+                next = intact;
+                Sequence.SetValue(next - 1);
+                continue;
+            }
+
+            available = barrier.HighestPublished(next, available);
+            while (next <= available)
+            {
+                long end = Math.Min(available, next + ChunkSize - 1);
+                int count = (int)(end - next + 1);
+                for (int i = 0; i < count; i++)
+                {
+                    copies[i] = ring[next + i];
+                }
+
+                // The copies must be complete before the claim is read (seqlock read side): a producer
+                // that wrote into a copied slot had published a claim covering it first.
+                Interlocked.MemoryBarrier();
+                intact = _claim.Value - capacity + 1;
+                if (intact > end)
+                {
+                    _skipped += intact - next;
+                    next = intact;
+                    Sequence.SetValue(next - 1);
+                    break;
+                }
+
+                long first = Math.Max(next, intact);
+                _skipped += first - next;
+                long s = first;
+                try
+                {
+                    while (s <= end)
+                    {
+                        handler.OnEvent(ref copies[s - next], s, s == available);
+                        s++;
+                        if (barrier.IsAlerted)
+                        {
+                            break;
+                        }
+                    }
+                }
+                catch (Exception ex)
+                {
+                    _handled += s - first;
+                    if (!OnFault(s, ex))
+                    {
+                        return;
+                    }
+
+                    next = s + 1;
+                    continue;
+                }
+
+                _handled += s - first;
+                Sequence.SetValue(s - 1);
+                next = s;
+                if (s <= end)
+                {
+                    break;
+                }
+            }
+        }
     }
 }

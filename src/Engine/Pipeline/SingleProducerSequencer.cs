@@ -4,27 +4,25 @@ using System.Runtime.InteropServices;
 namespace Engine.Pipeline;
 
 /// <summary>
-/// Hands out sequence numbers to one producer thread and publishes them to consumers, never letting
-/// the producer overwrite a slot that a gating consumer has not finished with.
+/// The sequencer for exactly one producer thread: claiming is a compare against a cached consumer
+/// position (the consumers' sequences are read only when the ring may be full), publishing a release
+/// store of the cursor.
 /// </summary>
 /// <remarks>
-/// Threading: <see cref="Next()"/>, <see cref="TryNext(out long)"/> and <see cref="Publish(long)"/> are for one
-/// producer thread only. <see cref="Cursor"/> is read by consumers. Gating sequences are added
-/// before the producer starts. Cost: claiming is a compare against a cached consumer position; the
-/// consumers' sequences are read only when the cached value says the ring may be full.
+/// Threading: <c>TryNext</c>, <c>Claim</c>, <c>Next</c> and <c>Publish</c> from one producer thread only.
+/// Allocation: none after construction.
 /// </remarks>
-public sealed class SingleProducerSequencer
+public sealed class SingleProducerSequencer : Sequencer
 {
-    private readonly int _bufferSize;
-    private readonly Sequence _cursor = new();
-    private Sequence[] _gatingSequences = [];
-
-    // Producer-local state, padded so its writes never invalidate the line consumers read
-    // _bufferSize or the gating array from.
+    // Producer-local state, padded so its writes never invalidate the line consumers read the cursor from.
     private ProducerFields _fields;
 
+    // The producer's claim, published before it writes a slot; kept only when a lossy consumer is attached.
+    private readonly Sequence _claim = new();
+    private bool _trackClaims;
+
     [StructLayout(LayoutKind.Explicit, Size = 128)]
-    private struct ProducerFields
+    internal struct ProducerFields
     {
         [FieldOffset(56)] public long NextValue;
         [FieldOffset(64)] public long CachedGatingValue;
@@ -32,93 +30,117 @@ public sealed class SingleProducerSequencer
 
     /// <summary>Creates a sequencer for a ring of <paramref name="bufferSize"/> slots.</summary>
     public SingleProducerSequencer(int bufferSize)
+        : base(bufferSize)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, 1);
-        _bufferSize = bufferSize;
         _fields.NextValue = Sequence.InitialValue;
         _fields.CachedGatingValue = Sequence.InitialValue;
     }
 
-    /// <summary>The highest published sequence (acquire read).</summary>
-    public Sequence Cursor => _cursor;
+    /// <inheritdoc />
+    public override ProducerMode Mode => ProducerMode.Single;
 
-    /// <summary>Ring size this sequencer guards.</summary>
-    public int BufferSize => _bufferSize;
+    internal override Sequence ClaimSequence => _trackClaims ? _claim : Cursor;
 
-    /// <summary>Adds consumers whose progress limits the producer. Call before the producer starts.</summary>
-    public void AddGatingSequences(params Sequence[] sequences)
+    /// <summary>Claims the next sequence, waiting while the ring is full (lossless back-pressure).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public new long Next() => Next(1);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public override long Next(int n)
     {
-        ArgumentNullException.ThrowIfNull(sequences);
-        _gatingSequences = [.. _gatingSequences, .. sequences];
+        if (!Claim(n, out long hi))
+        {
+            ThrowHelper.SequencerClosed(ClosedReason);
+        }
+
+        return hi;
     }
 
-    /// <summary>The slowest gating consumer's position (or the cursor when there is none).</summary>
-    public long MinimumGatingSequence() => Sequence.Minimum(_gatingSequences, _cursor.Value);
-
-    /// <summary>Claims the next sequence, spinning while the ring is full (lossless back-pressure).</summary>
+    /// <summary>Claims the next sequence if there is room; false (back-pressured) otherwise. Never waits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long Next() => Next(1);
+    public new bool TryNext(out long sequence) => TryNext(1, out sequence);
 
-    /// <summary>Claims <paramref name="n"/> consecutive sequences and returns the highest; spins while the ring is full.</summary>
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long Next(int n)
+    public override bool TryNext(int n, out long hi)
     {
+        if ((uint)(n - 1) >= (uint)BufferSize)
+        {
+            ThrowHelper.BatchSizeOutOfRange(n, BufferSize);
+        }
+
         long next = _fields.NextValue + n;
-        long wrapPoint = next - _bufferSize;
-        if (wrapPoint > _fields.CachedGatingValue)
+        long wrapPoint = next - BufferSize;
+        if (wrapPoint > _fields.CachedGatingValue && !HasRoomSlow(wrapPoint))
         {
-            WaitForCapacity(wrapPoint, n);
+            hi = Sequence.InitialValue;
+            return false;
         }
 
-        _fields.NextValue = next;
-        return next;
-    }
-
-    /// <summary>Claims the next sequence if there is room; returns false (back-pressured) otherwise. Never waits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryNext(out long sequence)
-    {
-        long next = _fields.NextValue + 1;
-        long wrapPoint = next - _bufferSize;
-        if (wrapPoint > _fields.CachedGatingValue)
-        {
-            long minimum = Sequence.Minimum(_gatingSequences, _fields.NextValue);
-            _fields.CachedGatingValue = minimum;
-            if (wrapPoint > minimum)
-            {
-                sequence = Sequence.InitialValue;
-                return false;
-            }
-        }
-
-        _fields.NextValue = next;
-        sequence = next;
+        Claimed(next);
+        hi = next;
         return true;
     }
 
-    /// <summary>Makes <paramref name="sequence"/> (and every sequence before it) visible to consumers (release store).</summary>
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Publish(long sequence) => _cursor.SetValue(sequence);
+    public override bool Claim(int n, out long hi) => TryNext(n, out hi) || ClaimSlow(n, out hi);
 
-    /// <summary>Free slots right now, as the producer sees them.</summary>
-    public long RemainingCapacity() => _bufferSize - (_fields.NextValue - Sequence.Minimum(_gatingSequences, _fields.NextValue));
+    /// <summary>Makes <paramref name="sequence"/> (and every sequence before it) visible to consumers: one release store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public override void Publish(long sequence)
+    {
+        Cursor.SetValue(sequence);
+        SignalAfterPublish();
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public override void Publish(long lo, long hi)
+    {
+        if (hi < lo)
+        {
+            ThrowHelper.PublishRangeInvalid(lo, hi);
+        }
+
+        Publish(hi);
+    }
+
+    /// <inheritdoc />
+    public override bool IsAvailable(long sequence)
+    {
+        long cursor = Cursor.Value;
+        return sequence <= cursor && sequence > cursor - BufferSize;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public override long HighestPublished(long lowerBound, long available) => available;
+
+    internal override void TrackClaims()
+    {
+        _claim.SetValue(_fields.NextValue);
+        _trackClaims = true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Claimed(long next)
+    {
+        _fields.NextValue = next;
+        if (_trackClaims)
+        {
+            // Full fence: the claim must be visible before any write into the slot it reuses, so a lossy
+            // consumer that copied the slot and then reads the claim sees that the copy may be torn.
+            _claim.SetValueVolatile(next);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void WaitForCapacity(long wrapPoint, int n)
+    private bool HasRoomSlow(long wrapPoint)
     {
-        if (n > _bufferSize)
-        {
-            throw new ArgumentOutOfRangeException(nameof(n), n, $"Cannot claim more than the ring's {_bufferSize} slots at once.");
-        }
-
-        long minimum;
-        var spinner = default(SpinWait);
-        while (wrapPoint > (minimum = Sequence.Minimum(_gatingSequences, _fields.NextValue)))
-        {
-            // Consumers are behind by a full ring: the producer waits (lossless policy).
-            spinner.SpinOnce(sleep1Threshold: -1);
-        }
-
+        long minimum = Sequence.Minimum(GatingSequences, _fields.NextValue);
         _fields.CachedGatingValue = minimum;
+        return wrapPoint <= minimum;
     }
 }

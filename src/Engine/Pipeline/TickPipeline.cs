@@ -15,6 +15,9 @@ public enum WaitStrategyKind
 
     /// <summary>Spin, yield, then sleep 1 ms: off-critical-path consumers.</summary>
     Sleeping,
+
+    /// <summary>Sleep on a monitor until the producer publishes: no CPU while idle, µs to wake.</summary>
+    Blocking,
 }
 
 /// <summary>Shape of a <see cref="TickPipeline{TSignal}"/>.</summary>
@@ -51,10 +54,10 @@ public sealed record PipelineRunResult(AffinityResult? ProducerAffinity, Affinit
 }
 
 /// <summary>
-/// The foundation pipeline: a producer thread runs an <see cref="ITickSource"/> into a single-producer
-/// ring; one stage thread runs the <see cref="TickProcessor{TSignal}"/> (book → features → model →
-/// signal). The processor is built on the stage thread itself, so the ONNX Runtime session (and its
-/// denormal setting) belongs to the thread that runs it.
+/// The foundation pipeline on a <see cref="RingPipeline{T}"/> of ticks: a producer thread runs an
+/// <see cref="ITickSource"/> into a single-producer ring; one stage thread runs the
+/// <see cref="TickProcessor{TSignal}"/> (book → features → model → signal). The processor is built on the
+/// stage thread itself, so the ONNX Runtime session (and its denormal setting) belongs to the thread that runs it.
 /// </summary>
 /// <remarks>
 /// Lifecycle: <see cref="Start"/> (builds the processor on the stage thread; throws what the build
@@ -64,25 +67,24 @@ public sealed record PipelineRunResult(AffinityResult? ProducerAffinity, Affinit
 public sealed class TickPipeline<TSignal> : IDisposable where TSignal : struct, ISignalHandler
 {
     private readonly PipelineOptions _options;
-    private readonly RingBuffer<Tick> _ring;
-    private readonly SingleProducerSequencer _sequencer;
+    private readonly RingPipeline<Tick> _pipeline;
     private readonly TickPublisher _publisher;
-    private Thread? _stageThread;
-    private IEventProcessor? _processor;
+    private Stage? _stage;
     private TickProcessor<TSignal>? _tickProcessor;
-    private AffinityResult? _consumerAffinity;
 
     /// <summary>Allocates the ring.</summary>
     public TickPipeline(PipelineOptions? options = null)
     {
         _options = options ?? new PipelineOptions();
-        _ring = new RingBuffer<Tick>(_options.RingCapacity);
-        _sequencer = new SingleProducerSequencer(_options.RingCapacity);
-        _publisher = new TickPublisher(_ring, _sequencer);
+        _pipeline = new RingPipeline<Tick>(_options.RingCapacity, ProducerMode.Single);
+        _publisher = new TickPublisher(_pipeline.Ring, _pipeline.SingleProducer);
     }
 
     /// <summary>The processor (after <see cref="Start"/>): counters, books, features, the signal handler.</summary>
     public TickProcessor<TSignal> Processor => _tickProcessor ?? throw new InvalidOperationException("Start the pipeline first.");
+
+    /// <summary>The ring pipeline underneath (its stage, sequencer and counters), for reports.</summary>
+    public RingPipeline<Tick> Ring => _pipeline;
 
     /// <summary>
     /// Times the ring hand-off into <paramref name="telemetry"/> (<see cref="Telemetry.LatencyStage.Publish"/>
@@ -101,56 +103,21 @@ public sealed class TickPipeline<TSignal> : IDisposable where TSignal : struct, 
     public void Start(Func<TickProcessor<TSignal>> build)
     {
         ArgumentNullException.ThrowIfNull(build);
-        if (_stageThread is not null)
+        if (_stage is not null)
         {
             throw new InvalidOperationException("The pipeline was already started.");
         }
 
-        Exception? buildError = null;
-        using var ready = new ManualResetEventSlim(false);
-        _stageThread = new Thread(() =>
+        TickEventHandler<TSignal> Create() => new(_tickProcessor = build());
+        var stage = new StageOptions { Name = "stage-infer", Core = _options.ConsumerCore, FaultPolicy = _options.FaultPolicy, Priority = ThreadPriority.Highest };
+        _stage = _options.Wait switch
         {
-            try
-            {
-                if (_options.ConsumerCore is int core)
-                {
-                    _consumerAffinity = CpuAffinity.PinCurrentThread(core);
-                }
-
-                _tickProcessor = build();
-                _processor = CreateProcessor(new TickEventHandler<TSignal>(_tickProcessor));
-                _sequencer.AddGatingSequences(_processor.Sequence);
-            }
-            catch (Exception ex)
-            {
-                buildError = ex;
-                _publisher.MarkConsumerStopped();
-                ready.Set();
-                return;
-            }
-
-            ready.Set();
-            try
-            {
-                _processor.Run();
-            }
-            finally
-            {
-                _publisher.MarkConsumerStopped();
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "stage-infer",
-            Priority = ThreadPriority.Highest,
+            WaitStrategyKind.Yielding => _pipeline.AddStage(Create, default(YieldingWaitStrategy), stage),
+            WaitStrategyKind.Sleeping => _pipeline.AddStage(Create, default(SleepingWaitStrategy), stage),
+            WaitStrategyKind.Blocking => _pipeline.AddStage(Create, default(BlockingWaitStrategy), stage),
+            _ => _pipeline.AddStage(Create, default(BusySpinWaitStrategy), stage),
         };
-        _stageThread.Start();
-        ready.Wait();
-        if (buildError is not null)
-        {
-            _stageThread.Join();
-            throw buildError;
-        }
+        _pipeline.Start();
     }
 
     /// <summary>
@@ -161,7 +128,7 @@ public sealed class TickPipeline<TSignal> : IDisposable where TSignal : struct, 
     public PipelineRunResult Run(ITickSource source, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        IEventProcessor processor = _processor ?? throw new InvalidOperationException("Start the pipeline first.");
+        Stage stage = _stage is not null && _pipeline.IsRunning ? _stage : throw new InvalidOperationException("Start the pipeline first.");
         AffinityResult? producerAffinity = null;
         Exception? sourceError = null;
         long started = MonotonicClock.NowNs();
@@ -189,28 +156,12 @@ public sealed class TickPipeline<TSignal> : IDisposable where TSignal : struct, 
         producer.Start();
         producer.Join();
 
-        processor.DrainAndHalt(_publisher.LastPublished);
-        _stageThread!.Join();
+        _pipeline.DrainAndStop();
         long elapsed = MonotonicClock.NowNs() - started;
-        return new PipelineRunResult(producerAffinity, _consumerAffinity, processor.Faults, processor.FaultCount, sourceError, TimeSpan.FromTicks(elapsed / 100), _publisher.FullRingWaits);
+        EventProcessorBase processor = stage.Processor;
+        return new PipelineRunResult(producerAffinity, stage.Affinity, processor.Faults, processor.FaultCount, sourceError, TimeSpan.FromTicks(elapsed / 100), _publisher.FullRingWaits);
     }
 
     /// <summary>Halts the stage (if still running) and frees the ring.</summary>
-    public void Dispose()
-    {
-        _processor?.Halt();
-        _stageThread?.Join();
-        _ring.Dispose();
-    }
-
-    private IEventProcessor CreateProcessor(TickEventHandler<TSignal> handler)
-    {
-        var barrier = new SequenceBarrier(_sequencer.Cursor);
-        return _options.Wait switch
-        {
-            WaitStrategyKind.Yielding => new EventProcessor<Tick, TickEventHandler<TSignal>, YieldingWaitStrategy>(_ring, barrier, handler, _options.FaultPolicy),
-            WaitStrategyKind.Sleeping => new EventProcessor<Tick, TickEventHandler<TSignal>, SleepingWaitStrategy>(_ring, barrier, handler, _options.FaultPolicy),
-            _ => new EventProcessor<Tick, TickEventHandler<TSignal>, BusySpinWaitStrategy>(_ring, barrier, handler, _options.FaultPolicy),
-        };
-    }
+    public void Dispose() => _pipeline.Dispose();
 }

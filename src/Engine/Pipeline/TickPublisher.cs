@@ -8,16 +8,13 @@ namespace Engine.Pipeline;
 /// </summary>
 /// <remarks>
 /// One producer thread. <see cref="Claim"/> waits while the ring is full (lossless back-pressure)
-/// and returns false only once the pipeline's consumer has stopped, so a producer can never hang on
-/// a dead pipeline. Every claimed sequence must be published, in order.
+/// and returns false only once the sequencer is closed (a gating stage stopped), so a producer can
+/// never hang on a dead pipeline. Every claimed sequence must be published, in order.
 /// </remarks>
 public sealed class TickPublisher
 {
     private readonly RingBuffer<Tick> _ring;
     private readonly SingleProducerSequencer _sequencer;
-
-    // Set by the consumer thread when it exits; read by the producer only when the ring is full.
-    private volatile bool _consumerStopped;
 
     /// <summary>A publisher over <paramref name="ring"/>, claiming through <paramref name="sequencer"/> (whose gating sequences must already be set).</summary>
     public TickPublisher(RingBuffer<Tick> ring, SingleProducerSequencer sequencer)
@@ -35,7 +32,7 @@ public sealed class TickPublisher
     public Telemetry.RingHandOffTimer? HandOffTimer { get; set; }
 
     /// <summary>Times a claim found the ring full and had to wait for the consumer.</summary>
-    public long FullRingWaits { get; private set; }
+    public long FullRingWaits => _sequencer.CapacityWaits;
 
     /// <summary>The slot of a claimed sequence: write the tick here, then <see cref="Publish(long)"/>.</summary>
     public ref Tick this[long sequence]
@@ -44,9 +41,9 @@ public sealed class TickPublisher
         get => ref _ring[sequence];
     }
 
-    /// <summary>Claims the next slot, waiting while the ring is full. False when the consumer has stopped (the pipeline is down).</summary>
+    /// <summary>Claims the next slot, waiting while the ring is full. False when the ring is closed (the pipeline is down).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Claim(out long sequence) => _sequencer.TryNext(out sequence) || ClaimSlow(out sequence);
+    public bool Claim(out long sequence) => _sequencer.Claim(1, out sequence);
 
     /// <summary>Makes the slot visible to the consumer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -67,26 +64,6 @@ public sealed class TickPublisher
 
         _ring[sequence] = tick;
         Publish(sequence);
-        return true;
-    }
-
-    internal void MarkConsumerStopped() => _consumerStopped = true;
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool ClaimSlow(out long sequence)
-    {
-        FullRingWaits++;
-        var spinner = default(SpinWait);
-        while (!_sequencer.TryNext(out sequence))
-        {
-            if (_consumerStopped)
-            {
-                return false;
-            }
-
-            spinner.SpinOnce(sleep1Threshold: -1);
-        }
-
         return true;
     }
 }

@@ -3,11 +3,17 @@ using System.Runtime.CompilerServices;
 namespace Engine.Pipeline;
 
 /// <summary>
-/// How a consumer waits for a sequence to be published. Implemented by structs and passed as a
-/// generic argument so the JIT inlines the wait loop into the processor.
+/// How a consumer waits for a sequence. Implemented by structs and passed as a generic argument so the
+/// JIT inlines the wait loop into the processor.
 /// </summary>
 public interface IWaitStrategy
 {
+    /// <summary>
+    /// True when producers must wake this strategy's waiters (a blocking strategy). The processor then
+    /// enables the sequencer's signal at construction, and every publish pays a fence.
+    /// </summary>
+    static virtual bool RequiresPublisherSignal => false;
+
     /// <summary>
     /// Waits until <paramref name="barrier"/> reports <paramref name="sequence"/> available and returns the
     /// highest available sequence, or returns a value below <paramref name="sequence"/> when the barrier is alerted.
@@ -35,7 +41,7 @@ public readonly struct BusySpinWaitStrategy : IWaitStrategy
     }
 }
 
-/// <summary>Spins a little, then yields the core to other ready threads between checks.</summary>
+/// <summary>Spins 100 times, then yields the core to other ready threads between checks: near busy-spin latency when the core is free, polite when it is not.</summary>
 public readonly struct YieldingWaitStrategy : IWaitStrategy
 {
     private const int SpinTries = 100;
@@ -67,7 +73,7 @@ public readonly struct YieldingWaitStrategy : IWaitStrategy
     }
 }
 
-/// <summary>Spins, then yields, then sleeps 1 ms between checks: for consumers off the critical path.</summary>
+/// <summary>Spin-then-sleep back-off: spins 200 times, yields 100 times, then sleeps 1 ms between checks. For consumers off the critical path.</summary>
 public readonly struct SleepingWaitStrategy : IWaitStrategy
 {
     private const int SpinTries = 200;
@@ -102,5 +108,23 @@ public readonly struct SleepingWaitStrategy : IWaitStrategy
         }
 
         return available;
+    }
+}
+
+/// <summary>
+/// Sleeps on a monitor until a producer publishes: no CPU while idle, a few µs to wake. For consumers
+/// off the critical path (journal, prediction log, telemetry flush). Producers pay a fence per publish
+/// while such a consumer is attached, and take a lock only when it is actually asleep.
+/// </summary>
+public readonly struct BlockingWaitStrategy : IWaitStrategy
+{
+    /// <inheritdoc />
+    public static bool RequiresPublisherSignal => true;
+
+    /// <inheritdoc />
+    public long WaitFor(long sequence, SequenceBarrier barrier)
+    {
+        ArgumentNullException.ThrowIfNull(barrier);
+        return barrier.Sequencer.Signal.WaitFor(sequence, barrier);
     }
 }

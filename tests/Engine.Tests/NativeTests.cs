@@ -1,0 +1,139 @@
+using Engine.Native;
+
+namespace Engine.Tests;
+
+/// <summary>The OS-facing leaves of Engine.Native: CPU lists, pinning, memory-lock reports, the core-to-core probe.</summary>
+[TestFixture]
+public sealed class NativeTests
+{
+    [TestCase("0-3,8,10-11", new[] { 0, 1, 2, 3, 8, 10, 11 })]
+    [TestCase("5", new[] { 5 })]
+    [TestCase(" 1 , 3-4 ", new[] { 1, 3, 4 })]
+    [TestCase("", new int[0])]
+    public void CpuListParsesTheKernelSyntax(string text, int[] expected)
+    {
+        Assert.That(CpuList.TryParse(text, out IReadOnlyList<int> cpus), Is.True);
+        Assert.That(cpus, Is.EqualTo(expected));
+        Assert.That(CpuList.TryParse(CpuList.Format(cpus), out IReadOnlyList<int> again) && again.SequenceEqual(cpus), Is.True, "format round-trips");
+    }
+
+    [TestCase("3-1")]
+    [TestCase("a")]
+    [TestCase("1-")]
+    [TestCase("-2")]
+    public void CpuListRejectsMalformedText(string text) =>
+        Assert.That(CpuList.TryParse(text, out _), Is.False);
+
+    [Test]
+    public void CpuListFormatsRangesCompactly() =>
+        Assert.That(CpuList.Format([11, 0, 2, 1, 3, 8, 10]), Is.EqualTo("0-3,8,10-11"));
+
+    [Test]
+    public void PinningANewThreadReportsTheCpuSetGranted()
+    {
+        AffinityResult? pinned = null, impossible = null;
+        IReadOnlyList<int>? after = null;
+        var t = new Thread(() =>
+        {
+            pinned = CpuAffinity.PinCurrentThread(0);
+            after = CpuAffinity.CurrentThreadCpus();
+            impossible = CpuAffinity.PinCurrentThread(100_000);
+        });
+        t.Start();
+        t.Join();
+
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.That(pinned!.Applied, Is.False);
+            Assert.That(pinned.Detail, Does.Contain("not supported"));
+            return;
+        }
+
+        Assert.That(pinned!.Applied, Is.True, pinned.ToString());
+        Assert.That(pinned.Granted, Is.EqualTo(new[] { 0 }));
+        Assert.That(after, Is.EqualTo(new[] { 0 }));
+        Assert.That(impossible!.Applied, Is.False, "an impossible request is reported, not assumed");
+        Assert.That(impossible.Detail, Does.Contain("outside"));
+        Assert.That(CpuAffinity.CurrentThreadCpus(), Has.Count.EqualTo(Environment.ProcessorCount), "the test thread itself was never pinned");
+    }
+
+    [Test]
+    public void LockedMemoryAndCapabilityAreReadFromProcStatus()
+    {
+        using var tree = new FakeSystemTree();
+        tree.Write("/proc/self/status", "Name:\ttest\nVmLck:\t    2048 kB\nCapEff:\t0000000000004000\n");
+        Assert.That(MemoryLock.LockedKilobytes(tree.Files), Is.EqualTo(2048));
+        Assert.That(MemoryLock.HasIpcLockCapability(tree.Files), Is.True, "bit 14 is CAP_IPC_LOCK");
+
+        tree.Write("/proc/self/status", "VmLck:\t0 kB\nCapEff:\t00000000a80425fb\n");
+        Assert.That(MemoryLock.LockedKilobytes(tree.Files), Is.Zero);
+        Assert.That(MemoryLock.HasIpcLockCapability(tree.Files), Is.False);
+
+        using var empty = new FakeSystemTree();
+        Assert.That(MemoryLock.LockedKilobytes(empty.Files), Is.Null, "unknown, not zero");
+        Assert.That(MemoryLock.HasIpcLockCapability(empty.Files), Is.Null);
+    }
+
+    [Test]
+    public void MemlockLimitIsReportedOnLinux()
+    {
+        MemlockLimit? limit = MemoryLock.Limit();
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.That(limit, Is.Null);
+            return;
+        }
+
+        Assert.That(limit, Is.Not.Null);
+        Assert.That(limit!.Value.Soft, Is.LessThanOrEqualTo(limit.Value.Hard));
+        Assert.That(MemlockLimit.Describe(ulong.MaxValue), Is.EqualTo("unlimited"));
+        Assert.That(MemlockLimit.Describe(8UL << 20), Is.EqualTo("8,192 KiB"));
+    }
+
+    [Test]
+    public void CoreToCoreRoundTripIsMeasuredBetweenTwoPinnedThreads()
+    {
+        if (Environment.ProcessorCount < 2)
+        {
+            RoundTripResult single = CoreToCore.MeasureRoundTrip(0, 0, batches: 10);
+            Assert.That(single.Measured, Is.False);
+            Assert.That(single.Detail, Does.Contain("one CPU"));
+            return;
+        }
+
+        RoundTripResult r = CoreToCore.MeasureRoundTrip(0, 1, batches: 50, roundTripsPerBatch: 50, timeLimit: TimeSpan.FromSeconds(20));
+        Assert.That(r.Detail, Is.EqualTo("measured"));
+        Assert.That(r.Measured, Is.True);
+        Assert.That(r.Batches, Is.InRange(1, 50));
+        Assert.That(double.IsFinite(r.MedianNs) && r.MedianNs > 0 && r.MinNs <= r.MedianNs, Is.True, r.ToString());
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.That(r.First!.Applied && r.Second!.Applied, Is.True, $"{r.First} / {r.Second}");
+            Assert.That((r.FirstCpuSeen, r.SecondCpuSeen), Is.EqualTo((0, 1)));
+        }
+    }
+}
+
+/// <summary>A throw-away folder laid out like <c>/</c>, for checks that read <c>/proc</c> and <c>/sys</c>.</summary>
+internal sealed class FakeSystemTree : IDisposable
+{
+    public FakeSystemTree()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "engine-fake-root-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Root);
+        Files = new SystemFiles(Root);
+    }
+
+    public string Root { get; }
+
+    public SystemFiles Files { get; }
+
+    public void Write(string path, string text)
+    {
+        string full = Path.Combine(Root, path.TrimStart('/'));
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, text);
+    }
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+}
