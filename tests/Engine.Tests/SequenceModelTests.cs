@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Engine.Inference;
+using Engine.Inference.Compiled;
 
 namespace Engine.Tests;
 
@@ -114,6 +115,37 @@ public sealed class SequenceModelTests
         }
 
         Assert.That(RunInterleaved(recurrent, rows), Is.EqualTo(scores));
+    }
+
+    [TestCase("gru_step_8x32", "gru_32x8")]
+    [TestCase("lstm_step_8x32", "lstm_32x8")]
+    public void CompiledStepModelKeepsPerInstrumentStateAndReproducesTheWindowModel(string step, string window)
+    {
+        float[] rows = Floats(window + ".input.bin");
+        float[] expected = Floats(window + ".output.bin");
+        ModelSelection selection = ModelLoader.Load(TestData.SharedFile("models", step + ".onnx"), new ModelOptions { Backend = ModelBackend.Compiled });
+        using InferenceModel model = selection.Model;
+        Assert.That(model, Is.TypeOf<CompiledModel>(), selection.Reason);
+        using var recurrent = new RecurrentModel(model);
+
+        // 64 instruments stepped in turn: each one's state must be its own (copied in and out of the kernel).
+        float[] scores = RunInterleaved(recurrent, rows);
+        for (int b = 0; b < Sequences; b++)
+        {
+            Assert.That(scores[b], Is.EqualTo(expected[b]).Within(Tolerance), $"{step} compiled, sequence {b} after {Steps} steps");
+        }
+
+        recurrent.Reset(5);
+        Assert.That(recurrent.State(5, "h_in").ToArray(), Is.All.Zero);
+
+        float[] row = [1, 2, 3, 4, 5, 6, 7, 8];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20_000; i++)
+        {
+            recurrent.Step(i & 63, row);
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "compiled recurrent steps allocate nothing");
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using Engine.Features;
 using Engine.Inference;
+using Engine.Inference.Compiled;
 using Engine.Native;
 using HdrHistogram;
 using Microsoft.ML.OnnxRuntime;
@@ -59,6 +60,16 @@ public static class InferenceScenario
             Measure(c, rounds, calls, rows, ratios);
         }
 
+        if (Paths.SharedModels is { } models)
+        {
+            MeasureStatefulStepAsTheEngineLoadsIt(Path.Combine(models, "gru_step_8x32.onnx"), rounds, calls, rows, ratios, notes);
+        }
+
+        // The compiled managed path against ONNX Runtime, in the same run (issue 5's compiled-path targets).
+        (List<Row> compiledRows, List<Ratio> compiledRatios, List<string> compiledNotes) = CompiledScenario.Measure(quick);
+        rows.AddRange(compiledRows);
+        ratios.AddRange(compiledRatios);
+        notes.AddRange(compiledNotes);
         return new ScenarioResult("inference", Machine.Describe(), rows, ratios, notes);
     }
 
@@ -123,7 +134,6 @@ public static class InferenceScenario
             Add(perRound, "p99 raw", (double)h[0].GetValueAtPercentile(99) / h[1].GetValueAtPercentile(99));
             Add(perRound, "p50 naive", (double)h[0].GetValueAtPercentile(50) / h[2].GetValueAtPercentile(50));
             Add(perRound, "p99 naive", (double)h[0].GetValueAtPercentile(99) / h[2].GetValueAtPercentile(99));
-            Add(perRound, "p99 engine", h[0].GetValueAtPercentile(99) / 1000.0);
             for (int v = 0; v < 3; v++)
             {
                 totals[v].Add(h[v]);
@@ -145,10 +155,45 @@ public static class InferenceScenario
         ratios.Add(new($"{c.Name}: engine p50 / naive p50", Median(perRound["p50 naive"]), "<= 1"));
         ratios.Add(new($"{c.Name}: engine p99 / naive p99", Median(perRound["p99 naive"]), "<= 1"));
         ratios.Add(new($"{c.Name}: engine bytes per call", (double)bytes[0] / total, "== 0"));
-        if (c.Kind == FeatureModelKind.Recurrent)
+    }
+
+    /// <summary>
+    /// The stateful GRU step (hidden 32) per new tick as the engine runs it by default: loaded with
+    /// <see cref="ModelBackend.Auto"/> (the compiled kernel when it agrees with ONNX Runtime), each tick's
+    /// row written and one step run with the instrument's state.
+    /// </summary>
+    private static void MeasureStatefulStepAsTheEngineLoadsIt(string path, int rounds, int calls, List<Row> rows, List<Ratio> ratios, List<string> notes)
+    {
+        ModelSelection selection = ModelLoader.Load(path);
+        using InferenceModel model = selection.Model;
+        var spec = new FeatureSpec([.. Enumerable.Repeat(new FeatureDefinition(FeatureKind.SpreadBps), 8)], "x", source: "gru_step_8x32");
+        using FeatureModelBinding binding = FeatureModelBinding.Create(spec, model);
+        var rng = new Random(2);
+        float[][] featureRows = [.. Enumerable.Range(0, Inputs).Select(_ => Random(rng, 8))];
+        var engine = new EngineCall(binding, featureRows);
+        for (int i = 0; i < 3; i++)
         {
-            ratios.Add(new($"{c.Name}: engine p99 per new tick, µs (stateful GRU step, hidden 32)", Median(perRound["p99 engine"]), "< 2"));
+            Round(ref engine, 2_000, new LongHistogram(HighestNs, 3), out _, out _);
         }
+
+        var total = new LongHistogram(HighestNs, 3);
+        var p99 = new List<double>();
+        long bytes = 0;
+        double seconds = 0;
+        for (int round = 0; round < rounds; round++)
+        {
+            var h = new LongHistogram(HighestNs, 3);
+            Round(ref engine, calls, h, out long b, out double s);
+            bytes += b;
+            seconds += s;
+            p99.Add(h.GetValueAtPercentile(99) / 1000.0);
+            total.Add(h);
+        }
+
+        long count = (long)rounds * calls;
+        rows.Add(Row.From($"gru_step_8x32: engine default back-end ({model.ExecutionProvider}) recurrent step per new tick", total, count / seconds, (double)bytes / count));
+        ratios.Add(new("gru_step_8x32: engine p99 per new tick, µs (stateful GRU step, hidden 32, default back-end)", Median(p99), "< 2"));
+        notes.Add($"gru_step_8x32 default back-end: {model.ExecutionProvider} ({selection.Reason})");
     }
 
     private static void Round<T>(ref T call, int calls, LongHistogram histogram, out long bytes, out double seconds) where T : struct, ICall

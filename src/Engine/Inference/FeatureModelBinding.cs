@@ -138,7 +138,9 @@ public sealed class FeatureModelBinding : IDisposable
 
         ModelTensor output = SelectOutput(spec, model, states);
         var onnx = model as OnnxModel;
-        if (onnx is null && (kind != FeatureModelKind.Row || options.MicroBatchDeadline is not null))
+        // Windows and micro-batches swap whole ORT bindings; a recurrent step only needs its state copied,
+        // which any back-end can do.
+        if (onnx is null && (kind == FeatureModelKind.Window || options.MicroBatchDeadline is not null))
         {
             throw new ModelLoadException($"Model '{model.Path}' is a {kind} model{(options.MicroBatchDeadline is null ? string.Empty : " with micro-batching")}, which the engine runs through ONNX Runtime only; it is loaded as {model.GetType().Name} ({model.ExecutionProvider}).");
         }
@@ -166,7 +168,7 @@ public sealed class FeatureModelBinding : IDisposable
         return kind switch
         {
             FeatureModelKind.Window => new FeatureModelBinding(spec, model, kind, input, output, new WindowedModel(onnx!), null, null),
-            FeatureModelKind.Recurrent => new FeatureModelBinding(spec, model, kind, input, output, null, new RecurrentModel(onnx!, states), null),
+            FeatureModelKind.Recurrent => new FeatureModelBinding(spec, model, kind, input, output, null, new RecurrentModel(model, states), null),
             _ => new FeatureModelBinding(spec, model, kind, input, output, null, null, null),
         };
     }

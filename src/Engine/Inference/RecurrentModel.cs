@@ -12,22 +12,27 @@ namespace Engine.Inference;
 /// <remarks>
 /// State pairs are given, or found by name: an input <c>NAME_in</c> with an output <c>NAME_out</c> of the
 /// same type and shape (the convention of this project's exports). Every other input is the step input
-/// (exactly one). Cost per step: one copy of the step row and one <c>RunWithBinding</c>. An instrument's
+/// (exactly one). Cost per step: one copy of the step row and one <c>RunWithBinding</c>. A back-end without
+/// bindings (a compiled kernel) keeps each instrument's state in one buffer per state tensor instead and
+/// copies it into the model's state inputs before the run and back from its state outputs after (a few
+/// hundred bytes: tens of nanoseconds next to the step). An instrument's
 /// first step (or <see cref="Prepare"/>) is a cold path that allocates its state and bindings; nothing
 /// allocates after. Threading: one thread. Ownership: the caller owns the model and disposes it after this runner.
 /// </remarks>
 public sealed class RecurrentModel : IDisposable
 {
-    private readonly OnnxModel _model;
+    private readonly InferenceModel _model;
+    private readonly OnnxModel? _onnx;
     private readonly ModelTensor _step;
     private readonly (ModelTensor Input, ModelTensor Output)[] _pairs;
     private readonly InstrumentTable<Slot> _slots = new();
 
     /// <summary>Wraps <paramref name="model"/> (load it with batch 1). <paramref name="statePairs"/> names (input, output) state pairs; null finds them by the <c>_in</c>/<c>_out</c> convention.</summary>
-    public RecurrentModel(OnnxModel model, IReadOnlyList<(string Input, string Output)>? statePairs = null)
+    public RecurrentModel(InferenceModel model, IReadOnlyList<(string Input, string Output)>? statePairs = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
+        _onnx = model as OnnxModel;
         statePairs ??= FindStatePairs(model);
         if (statePairs.Count == 0)
         {
@@ -57,7 +62,7 @@ public sealed class RecurrentModel : IDisposable
     }
 
     /// <summary>The model.</summary>
-    public OnnxModel Model => _model;
+    public InferenceModel Model => _model;
 
     /// <summary>The step input (write it, or pass the row to <see cref="Step(int, ReadOnlySpan{float})"/>).</summary>
     public ModelTensor StepInput => _step;
@@ -87,9 +92,27 @@ public sealed class RecurrentModel : IDisposable
     public void Step(int instrument)
     {
         Slot slot = _slots.Find(instrument) ?? Create(instrument);
-        int parity = slot.Parity;
-        _model.Run(slot.Bindings[parity]);
-        slot.Parity = parity ^ 1;
+        if (_onnx is not null)
+        {
+            int parity = slot.Parity;
+            _onnx.Run(slot.Bindings[parity]);
+            slot.Parity = parity ^ 1;
+        }
+        else
+        {
+            // No bindings to swap: the instrument's state goes in, the model steps, the new state comes back.
+            for (int i = 0; i < _pairs.Length; i++)
+            {
+                slot.Current(i).CopyTo(_pairs[i].Input.Bytes);
+            }
+
+            _model.Run();
+            for (int i = 0; i < _pairs.Length; i++)
+            {
+                _pairs[i].Output.Bytes.CopyTo(slot.CurrentBytes(i));
+            }
+        }
+
         slot.Steps++;
     }
 
@@ -114,7 +137,7 @@ public sealed class RecurrentModel : IDisposable
             throw new ArgumentException($"'{input}' is not a state input; state inputs are {string.Join(", ", _pairs.Select(p => p.Input.Name))}.", nameof(input));
         }
 
-        return _slots.Find(instrument) is { } slot ? slot.Current(pair) : [];
+        return _slots.Find(instrument) is { } slot ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(slot.Current(pair)) : [];
     }
 
     /// <inheritdoc />
@@ -160,10 +183,19 @@ public sealed class RecurrentModel : IDisposable
             b[i] = new ModelTensor(_pairs[i].Input.Name, [.. _pairs[i].Input.Shape], _pairs[i].Input.ElementType);
         }
 
-        // Parity 0 reads A and writes B; parity 1 reads B and writes A. The output side is a view named as the output.
-        OnnxBinding even = _model.CreateBinding(a, [.. b.Select((t, i) => Track(views, t.View(0, [.. t.Shape], _pairs[i].Output.Name)))]);
-        OnnxBinding odd = _model.CreateBinding(b, [.. a.Select((t, i) => Track(views, t.View(0, [.. t.Shape], _pairs[i].Output.Name)))]);
-        var slot = new Slot(a, b, views, [even, odd]);
+        Slot slot;
+        if (_onnx is null)
+        {
+            slot = new Slot(a, b, views, []);
+        }
+        else
+        {
+            // Parity 0 reads A and writes B; parity 1 reads B and writes A. The output side is a view named as the output.
+            OnnxBinding even = _onnx.CreateBinding(a, [.. b.Select((t, i) => Track(views, t.View(0, [.. t.Shape], _pairs[i].Output.Name)))]);
+            OnnxBinding odd = _onnx.CreateBinding(b, [.. a.Select((t, i) => Track(views, t.View(0, [.. t.Shape], _pairs[i].Output.Name)))]);
+            slot = new Slot(a, b, views, [even, odd]);
+        }
+
         _slots.Add(instrument, slot);
         return slot;
     }
@@ -182,7 +214,9 @@ public sealed class RecurrentModel : IDisposable
 
         public long Steps { get; set; }
 
-        public ReadOnlySpan<float> Current(int pair) => (Parity == 0 ? a : b)[pair].Span;
+        public ReadOnlySpan<byte> Current(int pair) => (Parity == 0 ? a : b)[pair].Bytes;
+
+        public Span<byte> CurrentBytes(int pair) => (Parity == 0 ? a : b)[pair].Bytes;
 
         public void Clear()
         {
