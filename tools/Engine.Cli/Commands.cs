@@ -34,6 +34,7 @@ internal static partial class Commands
         root.Subcommands.Add(SampleCommand());
         root.Subcommands.Add(ModelCommand());
         root.Subcommands.Add(FeaturesCommand());
+        root.Subcommands.Add(ConvertCommand());
         return root;
     }
 
