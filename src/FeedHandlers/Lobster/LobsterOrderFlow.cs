@@ -212,18 +212,23 @@ public sealed class LobsterOrderFlow
                 break;
         }
 
-        // An unknown order's reduction takes synthetic liquidity at its price: make sure there is enough.
+        Reconcile(_asks, Side.Sell, row, side == Side.Sell ? price : 0, side == Side.Sell ? delta : 0, own, side == Side.Sell ? unknown : 0, ownAmount, ref sink);
+        Reconcile(_bids, Side.Buy, row, side == Side.Buy ? price : 0, side == Side.Buy ? delta : 0, own, side == Side.Buy ? unknown : 0, ownAmount, ref sink);
+
+        // An unknown order's reduction takes synthetic liquidity at its price. Where the row is
+        // already explained by known orders there, some of them are stale (cancelled unseen): swap
+        // that much of them for synthetic liquidity, which leaves the level as the row shows it.
         if (unknown > 0)
         {
-            long synthetic = BookOf(side).SyntheticAt(price);
-            if (synthetic < unknown)
+            SideBook book = BookOf(side);
+            long missing = unknown - book.SyntheticAt(price);
+            if (missing > 0)
             {
-                AddSynthetic(side, price, unknown - synthetic, ref sink);
+                AddSynthetic(side, price, missing, ref sink);
+                CancelSurplus(book, price, missing, unknown, own, ownAmount, ref sink);
             }
         }
 
-        Reconcile(_asks, Side.Sell, row, side == Side.Sell ? price : 0, side == Side.Sell ? delta : 0, own, side == Side.Sell ? unknown : 0, ownAmount, ref sink);
-        Reconcile(_bids, Side.Buy, row, side == Side.Buy ? price : 0, side == Side.Buy ? delta : 0, own, side == Side.Buy ? unknown : 0, ownAmount, ref sink);
         if (_rowHadSynthetic)
         {
             Stats.RowsWithSyntheticEvents++;

@@ -31,12 +31,25 @@ internal sealed record OracleResult(long RowsCompared, long ValuesCompared, long
 /// </summary>
 internal static class LobsterOracle
 {
+    /// <summary>Replays the conversion's ITCH through the ITCH handler and compares the book after each row's last message.</summary>
     public static OracleResult Verify(LobsterConversion conversion, int keepMismatches = 20)
     {
         ArgumentNullException.ThrowIfNull(conversion);
         (FeedCounters feed, Tick[] ticks) = ReplayThroughHandler(conversion.Itch, conversion.Messages);
+        return Compare(conversion.Data, ticks, conversion.RowEnds, feed, keepMismatches);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="ticks"/> to a fresh <see cref="MarketBooks"/> and, after the ticks of
+    /// each row (those with <see cref="Tick.Sequence"/> up to <paramref name="rowEnds"/>[row]), compares
+    /// every level of instrument <see cref="LobsterToItch.Locate"/>'s book with the orderbook row.
+    /// </summary>
+    public static OracleResult Compare(LobsterData data, Tick[] ticks, long[] rowEnds, FeedCounters feed, int keepMismatches = 20)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(ticks);
+        ArgumentNullException.ThrowIfNull(rowEnds);
         var books = new MarketBooks(expectedLiveOrders: 1 << 16, expectedInstruments: 16);
-        LobsterData data = conversion.Data;
         LobsterReader reader = data.Reader();
         var row = new long[reader.RowWidth];
         var mismatches = new List<BookMismatch>();
@@ -45,7 +58,7 @@ internal static class LobsterOracle
         int r = 0;
         while (reader.Next(out _, row, out _) is var status && status != LobsterReadStatus.End)
         {
-            long end = conversion.RowEnds[r++];
+            long end = rowEnds[r++];
             while (next < ticks.Length && ticks[next].Sequence <= end)
             {
                 books.Apply(in ticks[next++], out _);
