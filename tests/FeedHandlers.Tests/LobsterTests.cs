@@ -46,6 +46,8 @@ public sealed class LobsterTests
     [TestCase("34200.1,1,1x,100,5794000,1", RejectReason.InvalidField)]
     [TestCase("34200.1,1,1,1000000000000000000000,5794000,1", RejectReason.InvalidField)]
     [TestCase("34200.1,7,0,0,2,-1", RejectReason.InvalidField)]
+    [TestCase("34200.1,1,0,100,5794000,1", RejectReason.InvalidField)]
+    [TestCase("34200.1,4,1,4294967296,5794000,1", RejectReason.InvalidField)]
     public void RejectsAMalformedMessageRowWithItsReason(string line, RejectReason expected)
     {
         Assert.That(LobsterCsv.TryParseMessage(Encoding.ASCII.GetBytes(line), out _, out RejectReason reason), Is.False);

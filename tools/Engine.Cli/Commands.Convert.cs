@@ -73,6 +73,7 @@ internal static partial class Commands
         Add("hidden executions → trades (P)", s.HiddenExecutions);
         Add("cross trades (Q)", s.CrossTrades);
         Add("trading halt indicators (H)", s.Halts);
+        Add("rows contradicting their message (reconciled after it)", s.RowsContradictingMessages);
         Add("rows the converter's own book could not reconcile", s.RowsNotReconciled);
         AnsiConsole.Write(table);
 

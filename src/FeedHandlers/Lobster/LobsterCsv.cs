@@ -58,7 +58,8 @@ public ref struct LineReader
 /// <see cref="RejectReason"/> (empty row → <see cref="RejectReason.EmptyFrame"/>, wrong number of
 /// columns → <see cref="RejectReason.LengthMismatch"/>, unknown event type →
 /// <see cref="RejectReason.UnknownMessageType"/>, a number that does not parse or a value the format
-/// does not allow → <see cref="RejectReason.InvalidField"/>), never thrown.
+/// does not allow → <see cref="RejectReason.InvalidField"/>), never thrown. Sizes and prices must fit
+/// 32 bits, as ITCH's share and Price(4) fields do.
 /// </summary>
 public static class LobsterCsv
 {
@@ -98,9 +99,12 @@ public static class LobsterCsv
         message.Type = (LobsterEventType)type;
         message.OrderId = (ulong)id;
         message.Direction = (int)direction;
+        // Order id 0 is LOBSTER's "no order" (hidden executions, halts): an add, cancel, deletion or
+        // visible execution must name a real order.
         bool valid = message.Type == LobsterEventType.TradingHalt
             ? message.Price is >= -1 and <= 1 && message.Size == 0 && id == 0 && direction is -1 or 1
-            : message.Size > 0 && message.Price > 0 && id >= 0 && direction is -1 or 1;
+            : message.Size is > 0 and <= uint.MaxValue && message.Price is > 0 and <= uint.MaxValue && direction is -1 or 1
+              && (message.Type >= LobsterEventType.HiddenExecution ? id >= 0 : id > 0);
         if (!valid)
         {
             return false;
@@ -138,6 +142,45 @@ public static class LobsterCsv
         }
 
         reason = default;
+        return true;
+    }
+
+    /// <summary>
+    /// True when a parsed book row is a book: on each side the occupied levels (size &gt; 0) come
+    /// first, at prices in (0, 2³²) strictly improving towards level 1 (asks rising, bids falling
+    /// with depth), and every level after them is LOBSTER's empty level (±9,999,999,999, size 0).
+    /// </summary>
+    public static bool IsConsistentBook(ReadOnlySpan<long> row)
+    {
+        for (int side = 0; side < 2; side++)
+        {
+            bool ask = side == 0;
+            bool empty = false;
+            long previous = 0;
+            for (int level = 0; level < row.Length / 4; level++)
+            {
+                long price = row[(4 * level) + (2 * side)];
+                long size = row[(4 * level) + (2 * side) + 1];
+                if (size == 0)
+                {
+                    empty = true;
+                    if (price != (ask ? LobsterFormat.EmptyAskPrice : LobsterFormat.EmptyBidPrice))
+                    {
+                        return false;
+                    }
+
+                    continue;
+                }
+
+                if (empty || price <= 0 || price > uint.MaxValue || size > uint.MaxValue || (level > 0 && (ask ? price <= previous : price >= previous)))
+                {
+                    return false;
+                }
+
+                previous = price;
+            }
+        }
+
         return true;
     }
 

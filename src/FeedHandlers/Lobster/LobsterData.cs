@@ -10,7 +10,7 @@ public enum LobsterReadStatus
     /// <summary>A message and the book row after it.</summary>
     Row,
 
-    /// <summary>The message row, its book row, or the pair was malformed; both rows were consumed and the reason is given.</summary>
+    /// <summary>The message row or its book row was malformed, or the book row is no book (see <see cref="LobsterCsv.IsConsistentBook"/>); both rows were consumed and the reason is given.</summary>
     Rejected,
 
     /// <summary>Both files are exhausted.</summary>
@@ -101,8 +101,9 @@ public sealed class LobsterData
         }
 
         int levels = columns / 4;
-        int at = messageFileName.IndexOf("_message_", StringComparison.Ordinal);
-        if (at > 0 && int.TryParse(Path.GetFileNameWithoutExtension(messageFileName)[(at + 9)..], NumberStyles.None, CultureInfo.InvariantCulture, out int named) && named != levels)
+        string stem = Path.GetFileNameWithoutExtension(messageFileName);
+        int at = stem.IndexOf("_message_", StringComparison.Ordinal);
+        if (at > 0 && int.TryParse(stem.AsSpan(at + 9), NumberStyles.None, CultureInfo.InvariantCulture, out int named) && named != levels)
         {
             throw new InvalidDataException($"'{messageFileName}' names level {named}, but its orderbook rows have {levels} levels.");
         }
@@ -175,6 +176,12 @@ public ref struct LobsterReader
         if (!LobsterCsv.TryParseMessage(messageLine, out message, out reason)
             || !LobsterCsv.TryParseBookRow(bookLine, row[..RowWidth], out reason))
         {
+            return LobsterReadStatus.Rejected;
+        }
+
+        if (!LobsterCsv.IsConsistentBook(row[..RowWidth]))
+        {
+            reason = RejectReason.InvalidField;
             return LobsterReadStatus.Rejected;
         }
 

@@ -55,7 +55,10 @@ public sealed class LobsterFlowStats
     /// <summary>Trading halt indicators (type 7).</summary>
     public long Halts { get; internal set; }
 
-    /// <summary>Rows after which the flow's own book still differed from the row (0 unless the input contradicts itself).</summary>
+    /// <summary>Rows whose book cannot follow from their message (an add the row does not show, an execution at a price the row keeps): reconciled with synthetic events after the message. None in LOBSTER's samples.</summary>
+    public long RowsContradictingMessages { get; internal set; }
+
+    /// <summary>Rows after which the flow's own book still differed from the row (0 unless the flow has a bug).</summary>
     public long RowsNotReconciled { get; internal set; }
 
     /// <summary>Ticks produced.</summary>
@@ -237,7 +240,15 @@ public sealed class LobsterOrderFlow
         Apply(in message, side, own, ownAmount, unknown, ref sink);
         if (!Matches(_asks, row, askSide: true) || !Matches(_bids, row, askSide: false))
         {
-            Stats.RowsNotReconciled++;
+            // The row contradicts its own message (e.g. an add the row does not show, which nothing
+            // before the message can undo): the row wins, with synthetic events after the message.
+            Stats.RowsContradictingMessages++;
+            Reconcile(_asks, Side.Sell, row, 0, 0, -1, 0, 0, ref sink);
+            Reconcile(_bids, Side.Buy, row, 0, 0, -1, 0, 0, ref sink);
+            if (!Matches(_asks, row, askSide: true) || !Matches(_bids, row, askSide: false))
+            {
+                Stats.RowsNotReconciled++;
+            }
         }
     }
 

@@ -49,7 +49,7 @@ internal static class LobsterOracle
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(ticks);
         ArgumentNullException.ThrowIfNull(rowEnds);
-        var books = new MarketBooks(expectedLiveOrders: 1 << 16, expectedInstruments: 16);
+        var books = new MarketBooks(expectedLiveOrders: (int)Math.Clamp(ticks.Length, 64, 1 << 16), expectedInstruments: 16, initialLevels: 64);
         LobsterReader reader = data.Reader();
         var row = new long[reader.RowWidth];
         var mismatches = new List<BookMismatch>();
