@@ -7,6 +7,7 @@ var scenarios = new Dictionary<string, Func<bool, ScenarioResult>>(StringCompare
 {
     ["replay"] = ReplayScenario.Run,
     ["inference"] = InferenceScenario.Run,
+    ["feeds"] = FeedsParseScenario.Run,
 };
 
 if (Console.IsOutputRedirected)
