@@ -2,6 +2,35 @@ using System.Globalization;
 using Engine.Fuzz;
 
 // dotnet run -c Release --project perf/Engine.Fuzz -- [itch|iex|lobster ...] [--inputs N] [--seed S] [--hang-ms T] [--out DIR]
+// (also: `afl TARGET` under afl-fuzz, `seeds TARGET DIR`; see perf/fuzz-afl.sh)
+if (args.Length == 2 && args[0] == "afl" && FuzzTargets.All.TryGetValue(args[1], out Func<byte[], long>? aflTarget))
+{
+    // Under afl-fuzz (see perf/fuzz-afl.sh): SharpFuzz's fork server runs the target once per input
+    // AFL makes, with coverage from the instrumented FeedHandlers and Engine.Cli assemblies; an
+    // exception escaping the target is the crash AFL records.
+    SharpFuzz.Fuzzer.Run(stream =>
+    {
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        aflTarget(copy.ToArray());
+    });
+    return 0;
+}
+
+if (args.Length == 3 && args[0] == "seeds" && FuzzTargets.All.ContainsKey(args[1]))
+{
+    // Writes a target's seed inputs as files, for afl-fuzz's -i folder.
+    Directory.CreateDirectory(args[2]);
+    List<byte[]> all = Seeds.For(args[1]);
+    for (int i = 0; i < all.Count; i++)
+    {
+        File.WriteAllBytes(Path.Combine(args[2], $"seed-{i:D4}.bin"), all[i]);
+    }
+
+    Console.WriteLine($"wrote {all.Count} seeds to {Path.GetFullPath(args[2])}");
+    return 0;
+}
+
 var targets = new List<string>();
 long inputs = 1_000_000;
 ulong seed = 1;
