@@ -167,16 +167,9 @@ public sealed class MarketBooks
 
     private void Add(ref readonly Tick tick, ref BookResult result)
     {
-        OrderBook? book = BookFor(tick.Instrument);
+        OrderBook? book = BookWithSide(in tick, ref result);
         if (book is null)
         {
-            return;
-        }
-
-        result.Book = book;
-        if (tick.Side is not (Side.Buy or Side.Sell))
-        {
-            Count(BookAnomaly.InvalidSide);
             return;
         }
 
@@ -199,21 +192,35 @@ public sealed class MarketBooks
         result.TopChanged = bestBefore == 0 || levels.BestPrice != bestBefore || tick.Price == bestBefore;
     }
 
-    // Price-level books (IEX DEEP): the update states the level's new aggregate size. A top change in
-    // the middle of a venue event is held back and reported with the event's last update, so that
-    // consumers never act on a half-applied event.
-    private void SetLevel(ref readonly Tick tick, ref BookResult result)
+    // The book of an event that names its side (add, level update); null, counted, when the
+    // instrument is out of range or the side is neither buy nor sell.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private OrderBook? BookWithSide(ref readonly Tick tick, ref BookResult result)
     {
         OrderBook? book = BookFor(tick.Instrument);
         if (book is null)
         {
-            return;
+            return null;
         }
 
         result.Book = book;
         if (tick.Side is not (Side.Buy or Side.Sell))
         {
             Count(BookAnomaly.InvalidSide);
+            return null;
+        }
+
+        return book;
+    }
+
+    // Price-level books (IEX DEEP): the update states the level's new aggregate size. A top change in
+    // the middle of a venue event is held back and reported with the event's last update, so that
+    // consumers never act on a half-applied event.
+    private void SetLevel(ref readonly Tick tick, ref BookResult result)
+    {
+        OrderBook? book = BookWithSide(in tick, ref result);
+        if (book is null)
+        {
             return;
         }
 

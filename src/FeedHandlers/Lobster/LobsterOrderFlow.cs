@@ -261,28 +261,20 @@ public sealed class LobsterOrderFlow
                 AddOrder(message.OrderId, side, message.Price, message.Size, synthetic: false, ref sink);
                 break;
             case LobsterEventType.Cancellation:
-                if (own >= 0 && ownAmount > 0)
-                {
-                    Reduce(own, ownAmount, TickKind.OrderCancel, synthetic: false, ref sink);
-                }
-
-                ConsumeSynthetic(side, message.Price, unknown, TickKind.OrderCancel, ref sink);
-                break;
             case LobsterEventType.Deletion:
-                if (own >= 0)
-                {
-                    Reduce(own, ownAmount, TickKind.OrderDelete, synthetic: false, ref sink);
-                }
-
-                ConsumeSynthetic(side, message.Price, unknown, TickKind.OrderDelete, ref sink);
-                break;
             case LobsterEventType.VisibleExecution:
-                if (own >= 0 && ownAmount > 0)
+                TickKind kind = message.Type switch
                 {
-                    Reduce(own, ownAmount, TickKind.OrderExecuted, synthetic: false, ref sink);
+                    LobsterEventType.Cancellation => TickKind.OrderCancel,
+                    LobsterEventType.Deletion => TickKind.OrderDelete,
+                    _ => TickKind.OrderExecuted,
+                };
+                if (own >= 0 && (ownAmount > 0 || kind == TickKind.OrderDelete))
+                {
+                    Reduce(own, ownAmount, kind, synthetic: false, ref sink);
                 }
 
-                ConsumeSynthetic(side, message.Price, unknown, TickKind.OrderExecuted, ref sink);
+                ConsumeSynthetic(side, message.Price, unknown, kind, ref sink);
                 break;
             case LobsterEventType.HiddenExecution:
                 Stats.HiddenExecutions++;
