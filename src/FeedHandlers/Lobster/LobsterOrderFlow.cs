@@ -110,14 +110,18 @@ public sealed class LobsterOrderFlow
     private Tick _tick;
     private bool _rowHadSynthetic;
 
-    /// <summary>A flow for books of <paramref name="levels"/> levels, producing ticks for <paramref name="instrument"/>.</summary>
-    public LobsterOrderFlow(int levels, int instrument = 1, int expectedOrders = 1 << 14)
+    /// <summary>
+    /// A flow for books of <paramref name="levels"/> levels, producing ticks for <paramref name="instrument"/>,
+    /// with room for <paramref name="expectedOrders"/> live orders and <paramref name="expectedPriceLevels"/>
+    /// price levels per side (levels beyond the visible depth included) before its tables grow.
+    /// </summary>
+    public LobsterOrderFlow(int levels, int instrument = 1, int expectedOrders = 1 << 14, int expectedPriceLevels = 256)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(levels, 1);
         _levels = levels;
         _instrument = instrument;
-        _bids = new SideBook(isBid: true);
-        _asks = new SideBook(isBid: false);
+        _bids = new SideBook(isBid: true, Math.Max(16, expectedPriceLevels));
+        _asks = new SideBook(isBid: false, Math.Max(16, expectedPriceLevels));
         _byId = new Dictionary<ulong, int>(expectedOrders);
         _orders = new Order[expectedOrders];
         _adjustments = new Adjustment[(4 * levels) + 8];
@@ -552,13 +556,13 @@ public sealed class LobsterOrderFlow
 
     // One side's levels, sorted by key ascending with the best at the end (key = price for bids,
     // −price for asks); each level keeps its orders in a FIFO list through the order table.
-    private sealed class SideBook(bool isBid)
+    private sealed class SideBook(bool isBid, int capacity)
     {
-        private long[] _keys = new long[64];
-        private long[] _quantities = new long[64];
-        private long[] _synthetic = new long[64];
-        private int[] _heads = new int[64];
-        private int[] _tails = new int[64];
+        private long[] _keys = new long[capacity];
+        private long[] _quantities = new long[capacity];
+        private long[] _synthetic = new long[capacity];
+        private int[] _heads = new int[capacity];
+        private int[] _tails = new int[capacity];
 
         public int Count { get; private set; }
 
