@@ -37,6 +37,7 @@ internal static partial class Commands
         root.Subcommands.Add(HistCommand());
         FeedCommands(root);
         root.Subcommands.Add(DoctorCommand());
+        root.Subcommands.Add(ConvertCommand());
         return root;
     }
 

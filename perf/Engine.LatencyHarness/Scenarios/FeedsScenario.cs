@@ -36,7 +36,7 @@ public static class FeedsScenario
         ScenarioPart[] parts =
         [
             UdpLoopback(sample, quick),
-            ParseAndBook(sample, quick),
+            FeedsParseScenario.Measure(quick),
         ];
         return new ScenarioResult("feeds", Machine.Describe(), [.. parts.SelectMany(p => p.Rows)], [.. parts.SelectMany(p => p.Ratios)], [.. parts.SelectMany(p => p.Notes)]);
     }
@@ -102,49 +102,6 @@ public static class FeedsScenario
         rows.Insert(1, Row.From("udp send→receive (socket, kernel, wake-up)", kernel, messages / seconds, 0));
         rows.Insert(2, Row.From("udp receive→ring publish (arbitrate, decode, publish)", engine, messages / seconds, bytesPerDatagram));
         return new ScenarioPart(rows, [new Ratio("udp feed thread bytes per datagram", bytesPerDatagram, "== 0")], notes);
-    }
-
-    /// <summary>
-    /// ITCH 5.0 parse + book on one core: frame, validate, normalize into a tick and apply it to the
-    /// books, for every message of the bundled sample, from memory. Rounds on fresh books (created
-    /// outside the timed loop); the row's p50 is the median ns per message over rounds, ops/s the
-    /// median messages per second.
-    /// </summary>
-    public static ScenarioPart ParseAndBook(byte[] sample, bool quick)
-    {
-        int rounds = quick ? 5 : 21;
-        var perMessage = new LongHistogram(HistogramMax, 3);
-        var rates = new List<double>();
-        long messages = 0;
-        long allocated = 0;
-        long checksum = 0;
-        for (int round = -2; round < rounds; round++)
-        {
-            var books = new MarketBooks(1 << 17, 64);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            long start = Stopwatch.GetTimestamp();
-            (long n, long sum) = ParseAndApply(sample, books);
-            double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-            checksum += sum;
-            if (round < 0)
-            {
-                continue; // warm-up: JIT tiers
-            }
-
-            messages += n;
-            allocated += bytes;
-            rates.Add(n / elapsed);
-            perMessage.RecordValue((long)Math.Round(elapsed * 1e9 / n));
-        }
-
-        rates.Sort();
-        double median = rates[rates.Count / 2];
-        Row row = Row.From("itch parse + book (messages, one core)", perMessage, median, (double)allocated / messages);
-        return new ScenarioPart([row], [],
-        [
-            string.Create(CultureInfo.InvariantCulture, $"parse+book: {rounds} rounds over the bundled sample ({messages / rounds:N0} messages each) after 2 warm-up rounds; p50 = median ns per message over rounds; ops/s = median round rate (min {rates[0]:N0}, max {rates[^1]:N0}); bytes/op includes the books' instrument set-up; checksum {checksum}"),
-        ]);
     }
 
     private static (long Messages, long Checksum) ParseAndApply(byte[] capture, MarketBooks books)

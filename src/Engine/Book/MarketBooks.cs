@@ -145,6 +145,12 @@ public sealed class MarketBooks
                 }
 
                 break;
+            case TickKind.PriceLevelUpdate:
+                SetLevel(in tick, ref result);
+                break;
+            case TickKind.QuoteUpdate:
+                Quote(in tick, ref result);
+                break;
             case TickKind.TradingStatus:
                 result.Book = BookFor(tick.Instrument);
                 if (result.Book is not null)
@@ -161,16 +167,9 @@ public sealed class MarketBooks
 
     private void Add(ref readonly Tick tick, ref BookResult result)
     {
-        OrderBook? book = BookFor(tick.Instrument);
+        OrderBook? book = BookWithSide(in tick, ref result);
         if (book is null)
         {
-            return;
-        }
-
-        result.Book = book;
-        if (tick.Side is not (Side.Buy or Side.Sell))
-        {
-            Count(BookAnomaly.InvalidSide);
             return;
         }
 
@@ -191,6 +190,87 @@ public sealed class MarketBooks
         long bestBefore = levels.BestPrice;
         levels.Add(tick.Price, tick.Quantity);
         result.TopChanged = bestBefore == 0 || levels.BestPrice != bestBefore || tick.Price == bestBefore;
+    }
+
+    // The book of an event that names its side (add, level update); null, counted, when the
+    // instrument is out of range or the side is neither buy nor sell.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private OrderBook? BookWithSide(ref readonly Tick tick, ref BookResult result)
+    {
+        OrderBook? book = BookFor(tick.Instrument);
+        if (book is null)
+        {
+            return null;
+        }
+
+        result.Book = book;
+        if (tick.Side is not (Side.Buy or Side.Sell))
+        {
+            Count(BookAnomaly.InvalidSide);
+            return null;
+        }
+
+        return book;
+    }
+
+    // Price-level books (IEX DEEP): the update states the level's new aggregate size. A top change in
+    // the middle of a venue event is held back and reported with the event's last update, so that
+    // consumers never act on a half-applied event.
+    private void SetLevel(ref readonly Tick tick, ref BookResult result)
+    {
+        OrderBook? book = BookWithSide(in tick, ref result);
+        if (book is null)
+        {
+            return;
+        }
+
+        if (tick.Price <= 0)
+        {
+            Count(BookAnomaly.InvalidOrder);
+            return;
+        }
+
+        PriceLevels levels = book.SideOf(tick.Side);
+        long bestBefore = levels.BestPrice;
+        long bestQuantityBefore = levels.BestQuantity;
+        levels.SetLevel(tick.Price, tick.Quantity);
+        bool changed = levels.BestPrice != bestBefore || levels.BestQuantity != bestQuantityBefore;
+        if ((tick.Flags & TickFlags.BookInTransition) != 0)
+        {
+            book.PendingTopChange |= changed;
+            return;
+        }
+
+        result.TopChanged = changed || book.PendingTopChange;
+        book.PendingTopChange = false;
+    }
+
+    // Top-of-book feeds (IEX TOPS): each side becomes the one quoted level, or empty.
+    private void Quote(ref readonly Tick tick, ref BookResult result)
+    {
+        OrderBook? book = BookFor(tick.Instrument);
+        if (book is null)
+        {
+            return;
+        }
+
+        result.Book = book;
+        TopOfBook before = book.Top;
+        long askPrice = (long)tick.RelatedId;
+        long askQuantity = (long)Math.Min(tick.OrderId, long.MaxValue);
+        book.Bids.Clear();
+        book.Asks.Clear();
+        if (tick.Quantity > 0 && tick.Price > 0)
+        {
+            book.Bids.SetLevel(tick.Price, tick.Quantity);
+        }
+
+        if (askQuantity > 0 && askPrice > 0)
+        {
+            book.Asks.SetLevel(askPrice, askQuantity);
+        }
+
+        result.TopChanged = book.Top != before;
     }
 
     private void Reduce(ref readonly Tick tick, ref BookResult result)

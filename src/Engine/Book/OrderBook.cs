@@ -41,6 +41,9 @@ public sealed class OrderBook
     /// <summary>Last trading state code seen for the instrument (ITCH 'H': T trading, H halted, P paused, Q quotation only); 0 when none.</summary>
     public byte TradingState { get; internal set; }
 
+    /// <summary>A top-of-book change seen in a price-level update marked <see cref="Events.TickFlags.BookInTransition"/>, reported at the event's last update.</summary>
+    internal bool PendingTopChange { get; set; }
+
     /// <summary>Bid levels.</summary>
     public PriceLevels Bids { get; }
 

@@ -93,6 +93,31 @@ public sealed class PriceLevels
         return true;
     }
 
+    /// <summary>
+    /// Sets the aggregate <paramref name="quantity"/> at <paramref name="price"/> (a price-level feed):
+    /// 0 or less removes the level. A new level counts one order, since such feeds do not say how many.
+    /// </summary>
+    public void SetLevel(long price, long quantity)
+    {
+        long key = ToKey(price);
+        int i = Search(key);
+        if (i >= 0)
+        {
+            if (quantity > 0)
+            {
+                _quantities[i] = quantity;
+            }
+            else
+            {
+                RemoveAt(i);
+            }
+        }
+        else if (quantity > 0)
+        {
+            Insert(~i, key, quantity);
+        }
+    }
+
     /// <summary>Empties the side.</summary>
     public void Clear() => _count = 0;
 

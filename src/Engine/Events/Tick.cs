@@ -51,6 +51,23 @@ public enum TickKind : byte
     /// books as suspect from here.
     /// </summary>
     SequenceGap = 13,
+
+    /// <summary>
+    /// A price-level (not order-level) book update: the aggregate <see cref="Tick.Quantity"/> now resting
+    /// at <see cref="Tick.Price"/> on <see cref="Tick.Side"/>; 0 removes the level (IEX DEEP). While
+    /// <see cref="TickFlags.BookInTransition"/> is set, more updates of the same venue event follow.
+    /// </summary>
+    PriceLevelUpdate = 14,
+
+    /// <summary>
+    /// Top of book of both sides at once (IEX TOPS): bid price in <see cref="Tick.Price"/>, bid size in
+    /// <see cref="Tick.Quantity"/>, ask price in <see cref="Tick.RelatedId"/> (as a <c>long</c>, 1e-8 units),
+    /// ask size in <see cref="Tick.OrderId"/>; a side with size 0 is empty. Flags of the venue in <see cref="Tick.Aux"/>.
+    /// </summary>
+    QuoteUpdate = 15,
+
+    /// <summary>An event for one instrument that changes no book (IEX: opening or closing process complete); code in <see cref="Tick.Aux"/>.</summary>
+    SecurityEvent = 16,
 }
 
 /// <summary>Side of the resting order an event refers to.</summary>
@@ -76,11 +93,14 @@ public enum TickFlags : byte
     /// <summary>The execution is printable (counts toward volume); ITCH 'C' messages carry it.</summary>
     Printable = 1,
 
-    /// <summary>Added by a tool to explain liquidity the source did not show (synthetic order).</summary>
+    /// <summary>Not in the source: added by a tool or handler (a synthetic order explaining liquidity the source did not show, an instrument definition implied by a symbol's first message).</summary>
     Synthetic = 2,
 
     /// <summary>The order carried a market participant attribution (ITCH 'F').</summary>
     Attributed = 4,
+
+    /// <summary>A price-level update in the middle of a venue event (IEX DEEP event flags 0): the book is consistent again at the next update of the instrument without this flag.</summary>
+    BookInTransition = 8,
 }
 
 /// <summary>

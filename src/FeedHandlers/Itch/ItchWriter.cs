@@ -22,6 +22,9 @@ public sealed class ItchWriter
     /// <summary>Messages written.</summary>
     public long Messages { get; private set; }
 
+    /// <summary>The tracking number (header bytes 3–4) written into each following message; 0 by default. Tools use it to mark messages they made up.</summary>
+    public ushort TrackingNumber { get; set; }
+
     /// <summary>The bytes written so far.</summary>
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
 
@@ -230,7 +233,7 @@ public sealed class ItchWriter
         m.Clear();
         m[0] = (byte)type;
         BinaryPrimitives.WriteUInt16BigEndian(m[1..], locate);
-        BinaryPrimitives.WriteUInt16BigEndian(m[3..], 0);
+        BinaryPrimitives.WriteUInt16BigEndian(m[3..], TrackingNumber);
         BinaryPrimitives.WriteUInt16BigEndian(m[5..], (ushort)(timestamp >> 32));
         BinaryPrimitives.WriteUInt32BigEndian(m[7..], (uint)timestamp);
         Messages++;

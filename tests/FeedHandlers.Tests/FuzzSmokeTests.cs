@@ -1,0 +1,24 @@
+using Engine.Fuzz;
+
+namespace FeedHandlers.Tests;
+
+/// <summary>
+/// CI's short version of the fuzz command (perf/Engine.Fuzz runs 10⁶ inputs per target): the same
+/// targets, seeds and mutator, a few thousand inputs each, no crash allowed. A hang ends the test
+/// host through the fuzzer's watchdog, which fails the run.
+/// </summary>
+[TestFixture]
+public sealed class FuzzSmokeTests
+{
+    [TestCase("itch", 30_000)]
+    [TestCase("iex", 30_000)]
+    [TestCase("lobster", 3_000)]
+    public void MutatedRealMessagesNeverCrashAParser(string target, int inputs)
+    {
+        List<byte[]> seeds = Seeds.For(target);
+        FuzzResult result = FuzzRunner.Run(target, FuzzTargets.All[target], seeds, inputs, seed: 7, TimeSpan.FromSeconds(20), crashFolder: null);
+        Assert.That(result.Findings, Is.Empty);
+        Assert.That((result.Inputs, result.Crashes, result.Hangs), Is.EqualTo(((long)inputs, 0L, 0L)));
+        Assert.That(result.InputsWithAcceptedMessages, Is.GreaterThan(inputs / 4), "the mutations still reach the parsers' message handling");
+    }
+}
