@@ -29,7 +29,7 @@ public class PathBenchmarks
         long sum = 0;
         while (frames.Next(out ReadOnlySpan<byte> m) != FrameStatus.End)
         {
-            if (ItchDecoder.TryValidate(m, out _) && ItchNormalizer.HasValidFields(m) && ItchNormalizer.ProducesTick(m[0]))
+            if (ItchNormalizer.Classify(m, out _) == ItchDisposition.Tick)
             {
                 ItchNormalizer.Normalize(m, ref tick);
                 sum += tick.Quantity;

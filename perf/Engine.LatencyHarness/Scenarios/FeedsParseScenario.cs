@@ -8,7 +8,6 @@ using HdrHistogram;
 
 namespace Engine.LatencyHarness.Scenarios;
 
-/// <summary>The parse rows of the <c>feeds</c> scenario, for merging with the transport rows.</summary>
 /// <summary>
 /// ITCH 5.0 parse + normalize on one core, messages/s: the engine (BinaryFILE framing over the bytes,
 /// validation, in-place normalization into a preallocated tick) against
@@ -116,7 +115,7 @@ public static class FeedsParseScenario
         while (frames.Next(out ReadOnlySpan<byte> m) != FrameStatus.End)
         {
             index++;
-            if (ItchDecoder.TryValidate(m, out _) && ItchNormalizer.HasValidFields(m) && ItchNormalizer.ProducesTick(m[0]))
+            if (ItchNormalizer.Classify(m, out _) == ItchDisposition.Tick)
             {
                 ref Tick tick = ref ticks[produced++ & (ticks.Length - 1)];
                 ItchNormalizer.Normalize(m, ref tick);
@@ -172,7 +171,7 @@ public static class FeedsParseScenario
         while (frames.Next(out ReadOnlySpan<byte> m) != FrameStatus.End)
         {
             index++;
-            if (ItchDecoder.TryValidate(m, out _) && ItchNormalizer.HasValidFields(m) && ItchNormalizer.ProducesTick(m[0]))
+            if (ItchNormalizer.Classify(m, out _) == ItchDisposition.Tick)
             {
                 ItchNormalizer.Normalize(m, ref tick);
                 tick.Sequence = index;

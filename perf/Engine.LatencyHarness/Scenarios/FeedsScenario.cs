@@ -114,8 +114,8 @@ public static class FeedsScenario
         while ((status = frames.Next(out ReadOnlySpan<byte> message)) != FrameStatus.End)
         {
             n++;
-            if (status == FrameStatus.Message && ItchDecoder.TryValidate(message, out _) && ItchNormalizer.HasValidFields(message)
-                && ItchNormalizer.ProducesTick(message[0]) && ItchNormalizer.Normalize(message, ref tick) == NormalizeResult.Tick)
+            if (status == FrameStatus.Message && ItchNormalizer.Classify(message, out _) == ItchDisposition.Tick
+                && ItchNormalizer.Normalize(message, ref tick) == NormalizeResult.Tick)
             {
                 tick.Sequence = n;
                 books.Apply(in tick, out BookResult result);

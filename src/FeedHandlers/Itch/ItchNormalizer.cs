@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Engine.Events;
 
@@ -16,37 +17,126 @@ public enum NormalizeResult
     InvalidField,
 }
 
+/// <summary>What <see cref="ItchNormalizer.Classify"/> decided about a message.</summary>
+public enum ItchDisposition
+{
+    /// <summary>Valid, and it becomes a tick (<see cref="ItchNormalizer.Normalize"/> it).</summary>
+    Tick,
+
+    /// <summary>Valid, and it carries nothing for the book: processed, no tick.</summary>
+    NoTick,
+
+    /// <summary>Rejected; the reason is in the out parameter.</summary>
+    Rejected,
+}
+
 /// <summary>
 /// Turns validated ITCH 5.0 messages into <see cref="Tick"/>s, written in place (e.g. straight into a
 /// claimed ring slot). Order-book messages (A, F, E, C, X, D, U, P, Q, B) become book ticks; stock
 /// directory, system event and trading action become reference ticks; the rest carry nothing for the
 /// book. Prices go from 4 to 8 implied decimals. Allocation-free.
 /// </summary>
+/// <remarks>
+/// Message types arrive in no predictable order, so every decision that depends on the type is a table
+/// lookup rather than a branch (a mispredicted branch costs more than the rest of the parse); the one
+/// unavoidable branch on the type is <see cref="Normalize"/>'s switch.
+/// </remarks>
 public static class ItchNormalizer
 {
+    // Per type byte: fixed length (0: not an ITCH 5.0 type), offset of a side field to check (0: none;
+    // offset 0 then reads the type byte itself, which the check ignores), and whether it becomes a tick.
+    private static readonly TypeInfo[] s_types = BuildTypes();
+
     /// <summary>True when a message of this type becomes a tick.</summary>
-    public static bool ProducesTick(byte type) => type is (byte)'A' or (byte)'F' or (byte)'E' or (byte)'C' or (byte)'X' or (byte)'D'
-        or (byte)'U' or (byte)'P' or (byte)'Q' or (byte)'B' or (byte)'R' or (byte)'S' or (byte)'H';
+    public static bool ProducesTick(byte type) => s_types[type].ProducesTick;
 
     /// <summary>
     /// Checks the fields <see cref="Normalize"/> interprets (the side of A, F and P). Call it before
     /// claiming a ring slot, so that a claimed slot is always published with a valid tick.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool HasValidFields(ReadOnlySpan<byte> m) =>
-        m[0] is not ((byte)'A' or (byte)'F' or (byte)'P') || m[19] is (byte)'B' or (byte)'S';
+    public static bool HasValidFields(ReadOnlySpan<byte> m)
+    {
+        int sideOffset = s_types[m[0]].SideOffset;
+        byte side = m[sideOffset];
+        return (sideOffset == 0) | (side == (byte)'B') | (side == (byte)'S');
+    }
+
+    /// <summary>
+    /// Validates <paramref name="m"/> (a known type of exactly its spec length, valid side) and says whether
+    /// it becomes a tick, in one table lookup and branches that only go the rare way for bad input.
+    /// The same verdict as <see cref="ItchDecoder.TryValidate"/>, <see cref="HasValidFields"/> and
+    /// <see cref="ProducesTick"/> together.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ItchDisposition Classify(ReadOnlySpan<byte> m, out RejectReason reason)
+    {
+        if (m.IsEmpty)
+        {
+            reason = RejectReason.EmptyFrame;
+            return ItchDisposition.Rejected;
+        }
+
+        TypeInfo info = s_types[m[0]];
+        if (info.Length != m.Length)
+        {
+            reason = info.Length == 0 ? RejectReason.UnknownMessageType : RejectReason.LengthMismatch;
+            return ItchDisposition.Rejected;
+        }
+
+        byte side = m[info.SideOffset];
+        if (!((info.SideOffset == 0) | (side == (byte)'B') | (side == (byte)'S')))
+        {
+            reason = RejectReason.InvalidField;
+            return ItchDisposition.Rejected;
+        }
+
+        reason = default;
+        return info.ProducesTick ? ItchDisposition.Tick : ItchDisposition.NoTick;
+    }
 
     /// <summary>
     /// Fills every field of <paramref name="tick"/> except <see cref="Tick.Sequence"/> and
     /// <see cref="Tick.ReceiveTimestampNs"/> (the caller's) from <paramref name="m"/>, which must have
-    /// passed <see cref="ItchDecoder.TryValidate"/>.
+    /// passed <see cref="Classify"/> (or <see cref="ItchDecoder.TryValidate"/>).
     /// </summary>
+    /// <remarks>
+    /// Table-driven and branch-free across types: each tick-producing type has a <see cref="Layout"/>
+    /// giving the offset of every field it carries (an absent field reads an in-bounds offset and is
+    /// masked to zero), so a stream of mixed types costs no mispredicted branches. The layouts are the
+    /// NASDAQ TotalView-ITCH 5.0 offsets, listed in <see cref="BuildLayouts"/>; the normalizer tests
+    /// check every type field by field.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static NormalizeResult Normalize(ReadOnlySpan<byte> m, ref Tick tick)
     {
-        byte type = m[0];
+        ref readonly Layout l = ref s_layouts[m[0]];
         tick.Instrument = BigEndian.UInt16(m, 1);
         tick.ExchangeTimestampNs = BigEndian.UInt48(m, 5);
+        tick.Kind = l.Kind;
+        if (l.Kind == TickKind.None)
+        {
+            ClearFields(ref tick);
+            return NormalizeResult.NoTick;
+        }
+
+        tick.OrderId = BigEndian.UInt64(m, l.OrderId) & l.OrderIdMask;
+        ulong related = BigEndian.Alpha8(m, l.Related);
+        related ^= (related ^ BinaryPrimitives.ReverseEndianness(related)) & l.RelatedBigEndian;
+        tick.RelatedId = related & l.RelatedMask;
+        ulong quantity = ((ulong)(BigEndian.UInt32(m, l.QuantityHigh) & l.QuantityHighMask) << 32) | BigEndian.UInt32(m, l.QuantityLow);
+        tick.Quantity = (long)Math.Min(quantity & l.QuantityMask, long.MaxValue);
+        tick.Price = (BigEndian.UInt32(m, l.Price) * ItchSpec.Price4ToEngine) & l.PriceMask;
+        byte side = (byte)(m[l.Side] & l.SideMask);
+        tick.Side = (Side)side;
+        tick.Aux = (byte)(m[l.Aux] & l.AuxMask);
+        int printable = m[l.Printable] == (byte)'Y' ? 1 : 0;
+        tick.Flags = l.Flags | (TickFlags)(printable & l.PrintableMask);
+        return (l.SideMask == 0) | (side == (byte)'B') | (side == (byte)'S') ? NormalizeResult.Tick : NormalizeResult.InvalidField;
+    }
+
+    private static void ClearFields(ref Tick tick)
+    {
         tick.OrderId = 0;
         tick.RelatedId = 0;
         tick.Price = 0;
@@ -54,100 +144,94 @@ public static class ItchNormalizer
         tick.Side = Side.None;
         tick.Flags = TickFlags.None;
         tick.Aux = 0;
-        switch (type)
-        {
-            case (byte)'A':
-            case (byte)'F':
-                tick.Kind = TickKind.AddOrder;
-                tick.OrderId = BigEndian.UInt64(m, 11);
-                tick.Quantity = BigEndian.UInt32(m, 20);
-                tick.Price = BigEndian.UInt32(m, 32) * ItchSpec.Price4ToEngine;
-                tick.Flags = type == (byte)'F' ? TickFlags.Attributed : TickFlags.None;
-                return SetSide(m[19], ref tick);
-            case (byte)'E':
-                tick.Kind = TickKind.OrderExecuted;
-                tick.OrderId = BigEndian.UInt64(m, 11);
-                tick.Quantity = BigEndian.UInt32(m, 19);
-                tick.RelatedId = BigEndian.UInt64(m, 23);
-                tick.Flags = TickFlags.Printable;
-                return NormalizeResult.Tick;
-            case (byte)'C':
-                tick.Kind = TickKind.OrderExecutedWithPrice;
-                tick.OrderId = BigEndian.UInt64(m, 11);
-                tick.Quantity = BigEndian.UInt32(m, 19);
-                tick.RelatedId = BigEndian.UInt64(m, 23);
-                tick.Flags = m[31] == (byte)'Y' ? TickFlags.Printable : TickFlags.None;
-                tick.Price = BigEndian.UInt32(m, 32) * ItchSpec.Price4ToEngine;
-                return NormalizeResult.Tick;
-            case (byte)'X':
-                tick.Kind = TickKind.OrderCancel;
-                tick.OrderId = BigEndian.UInt64(m, 11);
-                tick.Quantity = BigEndian.UInt32(m, 19);
-                return NormalizeResult.Tick;
-            case (byte)'D':
-                tick.Kind = TickKind.OrderDelete;
-                tick.OrderId = BigEndian.UInt64(m, 11);
-                return NormalizeResult.Tick;
-            case (byte)'U':
-                tick.Kind = TickKind.OrderReplace;
-                tick.OrderId = BigEndian.UInt64(m, 11);
-                tick.RelatedId = BigEndian.UInt64(m, 19);
-                tick.Quantity = BigEndian.UInt32(m, 27);
-                tick.Price = BigEndian.UInt32(m, 31) * ItchSpec.Price4ToEngine;
-                return NormalizeResult.Tick;
-            case (byte)'P':
-                tick.Kind = TickKind.Trade;
-                tick.OrderId = BigEndian.UInt64(m, 11);
-                tick.Quantity = BigEndian.UInt32(m, 20);
-                tick.Price = BigEndian.UInt32(m, 32) * ItchSpec.Price4ToEngine;
-                tick.RelatedId = BigEndian.UInt64(m, 36);
-                tick.Flags = TickFlags.Printable;
-                return SetSide(m[19], ref tick);
-            case (byte)'Q':
-                tick.Kind = TickKind.CrossTrade;
-                tick.Quantity = (long)Math.Min(BigEndian.UInt64(m, 11), long.MaxValue);
-                tick.Price = BigEndian.UInt32(m, 27) * ItchSpec.Price4ToEngine;
-                tick.RelatedId = BigEndian.UInt64(m, 31);
-                tick.Aux = m[39];
-                tick.Flags = TickFlags.Printable;
-                return NormalizeResult.Tick;
-            case (byte)'B':
-                tick.Kind = TickKind.BrokenTrade;
-                tick.RelatedId = BigEndian.UInt64(m, 11);
-                return NormalizeResult.Tick;
-            case (byte)'R':
-                tick.Kind = TickKind.InstrumentDefinition;
-                tick.RelatedId = BigEndian.Alpha8(m, 11);
-                tick.Quantity = BigEndian.UInt32(m, 21);
-                return NormalizeResult.Tick;
-            case (byte)'S':
-                tick.Kind = TickKind.SystemEvent;
-                tick.Aux = m[11];
-                return NormalizeResult.Tick;
-            case (byte)'H':
-                tick.Kind = TickKind.TradingStatus;
-                tick.RelatedId = BigEndian.Alpha8(m, 11);
-                tick.Aux = m[19];
-                return NormalizeResult.Tick;
-            default:
-                tick.Kind = TickKind.None;
-                return NormalizeResult.NoTick;
-        }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static NormalizeResult SetSide(byte side, ref Tick tick)
+    private static TypeInfo[] BuildTypes()
     {
-        switch (side)
+        var types = new TypeInfo[256];
+        for (int t = 0; t < 256; t++)
         {
-            case (byte)'B':
-                tick.Side = Side.Buy;
-                return NormalizeResult.Tick;
-            case (byte)'S':
-                tick.Side = Side.Sell;
-                return NormalizeResult.Tick;
-            default:
-                return NormalizeResult.InvalidField;
+            types[t] = new TypeInfo((byte)ItchSpec.LengthOf((byte)t), t is 'A' or 'F' or 'P' ? (byte)19 : (byte)0, t is 'A' or 'F' or 'E' or 'C' or 'X' or 'D' or 'U' or 'P' or 'Q' or 'B' or 'R' or 'S' or 'H');
         }
+
+        return types;
+    }
+
+    private readonly record struct TypeInfo(byte Length, byte SideOffset, bool ProducesTick);
+
+    // Offsets into the message of each field a type carries; 1 (inside every ITCH message, all at least
+    // 12 bytes long) for a field it does not carry, whose mask is then 0.
+    private static readonly Layout[] s_layouts = BuildLayouts();
+
+    private static Layout[] BuildLayouts()
+    {
+        var layouts = new Layout[256];
+        const byte No = 1;
+        var printable = TickFlags.Printable;
+        //                                      kind                                 id  related alpha q-hi q-lo price side aux print flags
+        layouts['A'] = Layout.Of(TickKind.AddOrder, 11, No, false, No, 20, 32, 19, No, No, TickFlags.None);
+        layouts['F'] = Layout.Of(TickKind.AddOrder, 11, No, false, No, 20, 32, 19, No, No, TickFlags.Attributed);
+        layouts['E'] = Layout.Of(TickKind.OrderExecuted, 11, 23, false, No, 19, No, No, No, No, printable);
+        layouts['C'] = Layout.Of(TickKind.OrderExecutedWithPrice, 11, 23, false, No, 19, 32, No, No, 31, TickFlags.None);
+        layouts['X'] = Layout.Of(TickKind.OrderCancel, 11, No, false, No, 19, No, No, No, No, TickFlags.None);
+        layouts['D'] = Layout.Of(TickKind.OrderDelete, 11, No, false, No, No, No, No, No, No, TickFlags.None);
+        layouts['U'] = Layout.Of(TickKind.OrderReplace, 11, 19, false, No, 27, 31, No, No, No, TickFlags.None);
+        layouts['P'] = Layout.Of(TickKind.Trade, 11, 36, false, No, 20, 32, 19, No, No, printable);
+        layouts['Q'] = Layout.Of(TickKind.CrossTrade, No, 31, false, 11, 15, 27, No, 39, No, printable);
+        layouts['B'] = Layout.Of(TickKind.BrokenTrade, No, 11, false, No, No, No, No, No, No, TickFlags.None);
+        layouts['R'] = Layout.Of(TickKind.InstrumentDefinition, No, 11, true, No, 21, No, No, No, No, TickFlags.None);
+        layouts['S'] = Layout.Of(TickKind.SystemEvent, No, No, false, No, No, No, No, 11, No, TickFlags.None);
+        layouts['H'] = Layout.Of(TickKind.TradingStatus, No, 11, true, No, No, No, No, 19, No, TickFlags.None);
+        return layouts;
+    }
+
+    private readonly struct Layout
+    {
+        public readonly TickKind Kind;
+        public readonly TickFlags Flags;
+        public readonly byte OrderId;
+        public readonly byte Related;
+        public readonly byte QuantityHigh;
+        public readonly byte QuantityLow;
+        public readonly byte Price;
+        public readonly byte Side;
+        public readonly byte Aux;
+        public readonly byte Printable;
+        public readonly byte SideMask;
+        public readonly byte AuxMask;
+        public readonly int PrintableMask;
+        public readonly uint QuantityHighMask;
+        public readonly ulong OrderIdMask;
+        public readonly ulong RelatedMask;
+        public readonly ulong RelatedBigEndian;
+        public readonly ulong QuantityMask;
+        public readonly long PriceMask;
+
+        private Layout(TickKind kind, byte orderId, byte related, bool relatedAlpha, byte quantityHigh, byte quantityLow, byte price, byte side, byte aux, byte printable, TickFlags flags)
+        {
+            const byte No = 1;
+            Kind = kind;
+            Flags = flags;
+            OrderId = orderId;
+            Related = related;
+            QuantityHigh = quantityHigh;
+            QuantityLow = quantityLow;
+            Price = price;
+            Side = side;
+            Aux = aux;
+            Printable = printable;
+            OrderIdMask = orderId == No ? 0 : ulong.MaxValue;
+            RelatedMask = related == No ? 0 : ulong.MaxValue;
+            RelatedBigEndian = relatedAlpha ? 0 : ulong.MaxValue;
+            QuantityHighMask = quantityHigh == No ? 0 : uint.MaxValue;
+            QuantityMask = quantityLow == No ? 0 : ulong.MaxValue;
+            PriceMask = price == No ? 0 : -1;
+            SideMask = side == No ? (byte)0 : (byte)0xFF;
+            AuxMask = aux == No ? (byte)0 : (byte)0xFF;
+            PrintableMask = printable == No ? 0 : (int)TickFlags.Printable;
+        }
+
+        public static Layout Of(TickKind kind, byte orderId, byte related, bool relatedAlpha, byte quantityHigh, byte quantityLow, byte price, byte side, byte aux, byte printable, TickFlags flags) =>
+            new(kind, orderId, related, relatedAlpha, quantityHigh, quantityLow, price, side, aux, printable, flags);
     }
 }

@@ -101,20 +101,15 @@ public sealed class ItchReplaySource : ITickSource, IPacedSource
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool Publish(ReadOnlySpan<byte> message, long index, long received, TickPublisher publisher, FeedCounters counters)
     {
-        if (!ItchDecoder.TryValidate(message, out RejectReason reason))
+        ItchDisposition disposition = ItchNormalizer.Classify(message, out RejectReason reason);
+        if (disposition == ItchDisposition.Rejected)
         {
             counters.CountRejected(reason);
             return true;
         }
 
         byte type = message[0];
-        if (!ItchNormalizer.HasValidFields(message))
-        {
-            counters.CountRejected(RejectReason.InvalidField);
-            return true;
-        }
-
-        if (ItchNormalizer.ProducesTick(type))
+        if (disposition == ItchDisposition.Tick)
         {
             if (!publisher.Claim(out long sequence))
             {
