@@ -45,6 +45,28 @@ public sealed class ReplayTests
         }
     }
 
+    [TestCase("iex-deep-1.0-sample", "DEEP10.pcap.gz", "IEX capture", null)]
+    [TestCase("lobster-2012-06-21", "LOBSTER_SampleFile_GOOG_2012-06-21_10.zip", "LOBSTER", "GOOG")]
+    public void ReplayTakesRealIexAndLobsterInputsThroughTheSamePath(string folder, string file, string described, string? symbol)
+    {
+        string capture = TestData.SharedFile("data", folder, file);
+        string output = Path.Combine(Path.GetTempPath(), $"replay-{folder}-{Guid.NewGuid():N}");
+        try
+        {
+            Assert.That(Commands.Replay(new(capture, Spec, null, output, 0, 1 << 16, WaitStrategyKind.BusySpin, null, null)), Is.Zero);
+            string[] lines = File.ReadAllLines(Path.Combine(output, "predictions.csv"));
+            Assert.That(lines.Length, Is.GreaterThan(1_000), $"{described}: the demo model scores the real book");
+            if (symbol is not null)
+            {
+                Assert.That(lines[1].Split(',')[2], Is.EqualTo(symbol), "the instrument carries the ticker");
+            }
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
     [Test]
     public void PipelineAccountsForEveryMessage()
     {

@@ -139,8 +139,9 @@ public sealed class LobsterTests
         source.Run(publisher, CancellationToken.None);
         FeedCounters c = source.Counters;
         Assert.That((c.Read, c.Processed, c.Rejected, c.RejectedFor(RejectReason.LengthMismatch)), Is.EqualTo((3L, 2L, 1L, 1L)));
-        Assert.That((c.ProcessedOfType((byte)'1'), c.ProcessedOfType((byte)'3'), c.Published), Is.EqualTo((1L, 1L, 2L)));
-        Assert.That((ring[0].Kind, ring[1].Kind, ring[1].Sequence), Is.EqualTo((TickKind.AddOrder, TickKind.OrderDelete, 3L)));
+        Assert.That((c.ProcessedOfType((byte)'1'), c.ProcessedOfType((byte)'3'), c.Published), Is.EqualTo((1L, 1L, 3L)), "a definition, then one tick per row");
+        Assert.That((ring[0].Kind, ring[0].Flags, Symbol.Unpack(ring[0].RelatedId)), Is.EqualTo((TickKind.InstrumentDefinition, TickFlags.Synthetic, data.Ticker)), "the ticker is announced first");
+        Assert.That((ring[1].Kind, ring[2].Kind, ring[2].Sequence), Is.EqualTo((TickKind.AddOrder, TickKind.OrderDelete, 3L)));
     }
 
     internal static LobsterData Data(int levels, string[] messages, string[] rows) =>

@@ -170,7 +170,7 @@ internal static partial class Commands
             modelPath = args.Model ?? spec.ModelPath ?? throw new FeatureSpecException($"{spec.Source}: names no \"model\"; pass --model.");
             source = ReplaySources.Open(args.Capture, pacing, out captureBytes);
         }
-        catch (Exception ex) when (ex is FeatureSpecException or FileNotFoundException or FormatException or CaptureFormatException)
+        catch (Exception ex) when (ex is FeatureSpecException or FileNotFoundException or FormatException or CaptureFormatException or InvalidDataException)
         {
             AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
             return 2;
@@ -209,19 +209,21 @@ internal static partial class Commands
         byte[] predictions = csv.ToArray();
         File.WriteAllBytes(predictionsPath, predictions);
         string sha = Convert.ToHexStringLower(SHA256.HashData(predictions));
-        Print(report, args, pacing, (IPacedSource)source, log.Count, sha, predictionsPath, hlogPath);
+        Print(report, args, pacing, source as IPacedSource, log.Count, sha, predictionsPath, hlogPath);
         PrintCaptureReplay(source);
         return report.Run.Succeeded ? 0 : 1;
     }
 
-    private static void Print(ReplayReport report, ReplayArguments args, ReplayPacing pacing, IPacedSource source, int predictions, string sha, string predictionsPath, string hlogPath)
+    private static void Print(ReplayReport report, ReplayArguments args, ReplayPacing pacing, IPacedSource? source, int predictions, string sha, string predictionsPath, string hlogPath)
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
         AnsiConsole.MarkupLine(ic, "[bold]replay[/] {0}", Markup.Escape(report.Source));
         AnsiConsole.MarkupLine(ic, "model   {0} ({1}, sha256 {2}, loaded and warmed in {3:F1} ms)", Markup.Escape(report.ModelPath), report.ExecutionProvider, report.ModelSha256, report.ModelLoadTime.TotalMilliseconds);
         AnsiConsole.MarkupLine(ic, "backend {0}", Markup.Escape(report.BackendReason));
         AnsiConsole.MarkupLine(ic, "spec    {0}", Markup.Escape(Path.GetFullPath(args.Spec)));
-        AnsiConsole.MarkupLine(ic, "pacing  {0}", pacing.IsPaced
+        AnsiConsole.MarkupLine(ic, "pacing  {0}", source is null
+            ? "as fast as possible (this input replays unpaced); latency from when each message was read (includes queueing in the ring)"
+            : pacing.IsPaced
             ? string.Create(ic, $"open loop at {pacing.MessagesPerSecond:N0} msg/s; latency from each message's scheduled time ({source.LateMessages:N0} sent late; the feed thread was stalled {source.ProducerStalls:N0} times > 50 µs, longest {source.LongestProducerStallNs / 1e6:F2} ms)")
             : "as fast as possible; latency from when each message was read (includes queueing in the ring)");
         AnsiConsole.MarkupLine(ic, "threads feed → ring({0:N0}) → stage [[{1} wait]]; producer {2}; stage {3}", args.Ring, args.Wait, Markup.Escape(report.Run.ProducerAffinity?.ToString() ?? "unpinned"), Markup.Escape(report.Run.ConsumerAffinity?.ToString() ?? "unpinned"));

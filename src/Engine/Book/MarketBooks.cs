@@ -74,7 +74,7 @@ public sealed class MarketBooks
     /// Creates empty books. <paramref name="expectedLiveOrders"/> sizes the order index and
     /// <paramref name="initialLevels"/> each side's level arrays, so neither grows (allocates) in a session.
     /// </summary>
-    public MarketBooks(int expectedLiveOrders = 1 << 16, int expectedInstruments = 1024, int initialLevels = 256)
+    public MarketBooks(int expectedLiveOrders = 1 << 16, int expectedInstruments = 1024, int initialLevels = 64)
     {
         _orders = new OrderIndex(expectedLiveOrders);
         _initialLevels = initialLevels;

@@ -51,6 +51,18 @@ public sealed class LobsterReplaySource : ITickSource
         long[] row = _row;
         var sink = new PublishingSink(publisher, Counters);
         FeedCounters counters = Counters;
+
+        // LOBSTER files carry no reference data: announce the ticker as the instrument's definition
+        // (flagged synthetic) so the book and the outputs know its symbol.
+        sink.ReceivedNs = MonotonicClock.NowNs();
+        var definition = new Tick
+        {
+            Kind = TickKind.InstrumentDefinition,
+            Instrument = Instrument,
+            RelatedId = Symbol.Pack(_data.Ticker.Length <= 8 ? _data.Ticker : _data.Ticker[..8]),
+            Flags = TickFlags.Synthetic,
+        };
+        sink.OnTick(in definition);
         LobsterReadStatus status;
         while ((status = reader.Next(out LobsterMessage message, row, out RejectReason reason)) != LobsterReadStatus.End)
         {
