@@ -118,7 +118,7 @@ public static class FeedsParseScenario
             if (ItchNormalizer.Classify(m, out _) == ItchDisposition.Tick)
             {
                 ref Tick tick = ref ticks[produced++ & (ticks.Length - 1)];
-                ItchNormalizer.Normalize(m, ref tick);
+                ItchNormalizer.NormalizeTick(m, ref tick, frames.Remaining);
                 tick.Sequence = index;
             }
 
@@ -173,7 +173,7 @@ public static class FeedsParseScenario
             index++;
             if (ItchNormalizer.Classify(m, out _) == ItchDisposition.Tick)
             {
-                ItchNormalizer.Normalize(m, ref tick);
+                ItchNormalizer.NormalizeTick(m, ref tick, frames.Remaining);
                 tick.Sequence = index;
                 books.Apply(in tick, out _);
             }

@@ -111,6 +111,52 @@ public static class ItchNormalizer
     public static NormalizeResult Normalize(ReadOnlySpan<byte> m, ref Tick tick)
     {
         ref readonly Layout l = ref s_layouts[m[0]];
+        if (l.Kind == TickKind.None)
+        {
+            tick.Instrument = BigEndian.UInt16(m, 1);
+            tick.ExchangeTimestampNs = BigEndian.UInt48(m, 5);
+            tick.Kind = TickKind.None;
+            ClearFields(ref tick);
+            return NormalizeResult.NoTick;
+        }
+
+        if (ItchVectorNormalizer.IsSupported)
+        {
+            // Every field placed by one byte permutation and written with one store.
+            int printed = m[l.Printable] == (byte)'Y' ? 1 : 0;
+            ItchVectorNormalizer.Fill(m, ref tick, (byte)(printed & l.PrintableMask), 0);
+            byte placedSide = m[l.Side];
+            return (l.SideMask == 0) | (placedSide == (byte)'B') | (placedSide == (byte)'S') ? NormalizeResult.Tick : NormalizeResult.InvalidField;
+        }
+
+        return NormalizeScalar(m, ref tick);
+    }
+
+    /// <summary>
+    /// <see cref="Normalize"/> for a message <see cref="Classify"/> said becomes a tick: nothing is checked
+    /// again (the feed's path: classify, claim a ring slot, normalize into it). Undefined for other messages.
+    /// <paramref name="readableAfter"/>: bytes after the message that belong to the caller's buffer and may be
+    /// read (e.g. <see cref="BinaryFileFrameReader.Remaining"/>); 0 when unknown.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void NormalizeTick(ReadOnlySpan<byte> m, ref Tick tick, int readableAfter = 0)
+    {
+        if (ItchVectorNormalizer.IsSupported)
+        {
+            ref readonly Layout l = ref s_layouts[m[0]];
+            int printed = m[l.Printable] == (byte)'Y' ? 1 : 0;
+            ItchVectorNormalizer.Fill(m, ref tick, (byte)(printed & l.PrintableMask), readableAfter);
+        }
+        else
+        {
+            NormalizeScalar(m, ref tick);
+        }
+    }
+
+    /// <summary>The scalar path of <see cref="Normalize"/> (every CPU; tests hold both paths to the same result).</summary>
+    internal static NormalizeResult NormalizeScalar(ReadOnlySpan<byte> m, ref Tick tick)
+    {
+        ref readonly Layout l = ref s_layouts[m[0]];
         tick.Instrument = BigEndian.UInt16(m, 1);
         tick.ExchangeTimestampNs = BigEndian.UInt48(m, 5);
         tick.Kind = l.Kind;
@@ -182,7 +228,78 @@ public static class ItchNormalizer
         layouts['R'] = Layout.Of(TickKind.InstrumentDefinition, No, 11, true, No, 21, No, No, No, No, TickFlags.None);
         layouts['S'] = Layout.Of(TickKind.SystemEvent, No, No, false, No, No, No, No, 11, No, TickFlags.None);
         layouts['H'] = Layout.Of(TickKind.TradingStatus, No, 11, true, No, No, No, No, 19, No, TickFlags.None);
+        for (int t = 0; t < 256; t++)
+        {
+            if (layouts[t].Kind != TickKind.None)
+            {
+                RegisterShuffle((byte)t, in layouts[t]);
+            }
+        }
+
         return layouts;
+    }
+
+    // The vector path's permutation for a type, from the same layout: output byte i of the Tick takes
+    // message byte sources[i] (-1: zero). Big-endian fields land byte-reversed, ITCH's alpha fields as they are.
+    private static void RegisterShuffle(byte type, in Layout l)
+    {
+        Span<sbyte> sources = stackalloc sbyte[64];
+        sources.Fill(-1);
+        void BigEndianField(Span<sbyte> s, int tickOffset, int messageOffset, int width)
+        {
+            for (int i = 0; i < width; i++)
+            {
+                s[tickOffset + i] = (sbyte)(messageOffset + width - 1 - i);
+            }
+        }
+
+        BigEndianField(sources, 8, 5, 6);                  // ExchangeTimestampNs: 6-byte timestamp
+        BigEndianField(sources, 56, 1, 2);                 // Instrument: stock locate
+        if (l.OrderIdMask != 0)
+        {
+            BigEndianField(sources, 24, l.OrderId, 8);
+        }
+
+        if (l.RelatedMask != 0)
+        {
+            if (l.RelatedBigEndian == 0)
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    sources[32 + i] = (sbyte)(l.Related + i);
+                }
+            }
+            else
+            {
+                BigEndianField(sources, 32, l.Related, 8);
+            }
+        }
+
+        if (l.PriceMask != 0)
+        {
+            BigEndianField(sources, 40, l.Price, 4);       // raw Price(4); Normalize scales it
+        }
+
+        if (l.QuantityMask != 0)
+        {
+            BigEndianField(sources, 48, l.QuantityLow, 4);
+            if (l.QuantityHighMask != 0)
+            {
+                BigEndianField(sources, 52, l.QuantityHigh, 4);
+            }
+        }
+
+        if (l.SideMask != 0)
+        {
+            sources[61] = (sbyte)l.Side;
+        }
+
+        if (l.AuxMask != 0)
+        {
+            sources[63] = (sbyte)l.Aux;
+        }
+
+        ItchVectorNormalizer.Register(type, sources, l.Kind, l.Flags);
     }
 
     private readonly struct Layout

@@ -85,7 +85,7 @@ public sealed class ItchReplaySource : ITickSource, IPacedSource
                 continue;
             }
 
-            if (!Publish(message, index, received, publisher, counters))
+            if (!Publish(message, index, received, publisher, counters, frames.Remaining))
             {
                 return;
             }
@@ -99,7 +99,7 @@ public sealed class ItchReplaySource : ITickSource, IPacedSource
 
     // Validate, claim, normalize in place, publish; shared with the live MoldUDP64 path. False only when the pipeline is down.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool Publish(ReadOnlySpan<byte> message, long index, long received, TickPublisher publisher, FeedCounters counters)
+    internal static bool Publish(ReadOnlySpan<byte> message, long index, long received, TickPublisher publisher, FeedCounters counters, int readableAfter = 0)
     {
         ItchDisposition disposition = ItchNormalizer.Classify(message, out RejectReason reason);
         if (disposition == ItchDisposition.Rejected)
@@ -117,7 +117,7 @@ public sealed class ItchReplaySource : ITickSource, IPacedSource
             }
 
             ref Tick tick = ref publisher[sequence];
-            ItchNormalizer.Normalize(message, ref tick);
+            ItchNormalizer.NormalizeTick(message, ref tick, readableAfter);
             tick.Sequence = index;
             tick.ReceiveTimestampNs = received;
             publisher.Publish(sequence);
