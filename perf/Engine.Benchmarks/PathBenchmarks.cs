@@ -31,7 +31,7 @@ public class PathBenchmarks
         {
             if (ItchNormalizer.Classify(m, out _) == ItchDisposition.Tick)
             {
-                ItchNormalizer.Normalize(m, ref tick);
+                ItchNormalizer.NormalizeTick(m, ref tick, frames.Remaining);
                 sum += tick.Quantity;
             }
         }
