@@ -104,28 +104,6 @@ public static class FeedsScenario
         return new ScenarioPart(rows, [new Ratio("udp feed thread bytes per datagram", bytesPerDatagram, "== 0")], notes);
     }
 
-    private static (long Messages, long Checksum) ParseAndApply(byte[] capture, MarketBooks books)
-    {
-        var frames = new BinaryFileFrameReader(capture);
-        var tick = default(Tick);
-        long n = 0;
-        long checksum = 0;
-        FrameStatus status;
-        while ((status = frames.Next(out ReadOnlySpan<byte> message)) != FrameStatus.End)
-        {
-            n++;
-            if (status == FrameStatus.Message && ItchNormalizer.Classify(message, out _) == ItchDisposition.Tick
-                && ItchNormalizer.Normalize(message, ref tick) == NormalizeResult.Tick)
-            {
-                tick.Sequence = n;
-                books.Apply(in tick, out BookResult result);
-                checksum += result.TopChanged ? 1 : 0;
-            }
-        }
-
-        return (n, checksum);
-    }
-
     /// <summary>Publishes through <see cref="ItchTickSink"/>, then records now − the intended send time carried in the message's ITCH timestamp.</summary>
     private readonly struct TimedItchSink(ItchTickSink inner, LongHistogram publish, LongHistogram kernel, LongHistogram engine, long epochNs) : IMoldUdp64Sink
     {

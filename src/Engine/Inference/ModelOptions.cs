@@ -64,4 +64,31 @@ public sealed record ModelOptions
 
     /// <summary>Which back-end runs the model when it is loaded through <see cref="Compiled.ModelLoader"/> (the replay does): compiled when it agrees with ONNX Runtime (Auto), ONNX Runtime, or compiled only.</summary>
     public ModelBackend Backend { get; init; } = ModelBackend.Auto;
+
+    /// <summary>
+    /// The size of dimension <paramref name="index"/> of a model input declared as <paramref name="declared"/>
+    /// (positive when fixed) with the symbolic name <paramref name="symbol"/>: the fixed size, else the size the
+    /// caller feeds (<paramref name="fed"/>, positive when known), else <see cref="SymbolicDimensions"/>, else
+    /// <see cref="BatchSize"/> for the first dimension; 0 when none of these resolves it. Every back-end
+    /// resolves shapes by this one rule.
+    /// </summary>
+    public long ResolveDimension(int index, long declared, string? symbol, long fed = 0)
+    {
+        if (declared > 0)
+        {
+            return declared;
+        }
+
+        if (fed > 0)
+        {
+            return fed;
+        }
+
+        if (!string.IsNullOrEmpty(symbol) && SymbolicDimensions.TryGetValue(symbol, out int size))
+        {
+            return size;
+        }
+
+        return index == 0 ? BatchSize : 0;
+    }
 }

@@ -303,27 +303,10 @@ public sealed class OnnxModel : InferenceModel
         var shape = new long[dims.Length];
         for (int i = 0; i < dims.Length; i++)
         {
-            if (dims[i] > 0)
-            {
-                shape[i] = dims[i];
-                continue;
-            }
-
             string symbol = i < symbolic.Length ? symbolic[i] : string.Empty;
-            if (fed is not null && fed.Shape[i] > 0)
-            {
-                // The caller says what it feeds: that resolves the dynamic dimension.
-                shape[i] = fed.Shape[i];
-            }
-            else if (!string.IsNullOrEmpty(symbol) && options.SymbolicDimensions.TryGetValue(symbol, out int size))
-            {
-                shape[i] = size;
-            }
-            else if (i == 0)
-            {
-                shape[i] = options.BatchSize;
-            }
-            else
+            // The caller's contract, when it states what it feeds, resolves a dynamic dimension first.
+            shape[i] = options.ResolveDimension(i, dims[i], symbol, fed is null ? 0 : fed.Shape[i]);
+            if (shape[i] <= 0)
             {
                 throw new ModelLoadException($"Model '{path}' input '{name}' has dynamic dimension {i} ('{symbol}'); give its size in ModelOptions.SymbolicDimensions or the shape fed in ModelOptions.Contract.");
             }

@@ -303,19 +303,8 @@ public static class ModelCompiler
             var shape = new long[dims.Length];
             for (int d = 0; d < dims.Length; d++)
             {
-                if (dims[d].Value is > 0 and long fixedSize)
-                {
-                    shape[d] = fixedSize;
-                }
-                else if (!string.IsNullOrEmpty(dims[d].Symbol) && options.SymbolicDimensions.TryGetValue(dims[d].Symbol, out int size))
-                {
-                    shape[d] = size;
-                }
-                else if (d == 0)
-                {
-                    shape[d] = options.BatchSize;
-                }
-                else
+                shape[d] = options.ResolveDimension(d, dims[d].Value ?? 0, dims[d].Symbol);
+                if (shape[d] <= 0)
                 {
                     throw new NotCompilableException($"input '{i.Name}' has dynamic dimension {d} ('{dims[d].Symbol}'); give its size in ModelOptions.SymbolicDimensions");
                 }
