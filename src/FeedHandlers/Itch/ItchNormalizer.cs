@@ -123,8 +123,7 @@ public static class ItchNormalizer
         if (ItchVectorNormalizer.IsSupported)
         {
             // Every field placed by one byte permutation and written with one store.
-            int printed = m[l.Printable] == (byte)'Y' ? 1 : 0;
-            ItchVectorNormalizer.Fill(m, ref tick, (byte)(printed & l.PrintableMask), 0);
+            ItchVectorNormalizer.Fill(m, ref tick, 0);
             byte placedSide = m[l.Side];
             return (l.SideMask == 0) | (placedSide == (byte)'B') | (placedSide == (byte)'S') ? NormalizeResult.Tick : NormalizeResult.InvalidField;
         }
@@ -143,9 +142,7 @@ public static class ItchNormalizer
     {
         if (ItchVectorNormalizer.IsSupported)
         {
-            ref readonly Layout l = ref s_layouts[m[0]];
-            int printed = m[l.Printable] == (byte)'Y' ? 1 : 0;
-            ItchVectorNormalizer.Fill(m, ref tick, (byte)(printed & l.PrintableMask), readableAfter);
+            ItchVectorNormalizer.Fill(m, ref tick, readableAfter);
         }
         else
         {
@@ -299,7 +296,7 @@ public static class ItchNormalizer
             sources[63] = (sbyte)l.Aux;
         }
 
-        ItchVectorNormalizer.Register(type, sources, l.Kind, l.Flags);
+        ItchVectorNormalizer.Register(type, sources, l.Kind, l.Flags, l.PrintableMask == 0 ? -1 : l.Printable);
     }
 
     private readonly struct Layout

@@ -34,12 +34,17 @@ internal static unsafe class ItchVectorNormalizer
     // tick is written once (fixing fields after a 64-byte store would stall on store forwarding).
     private static readonly Vector512<ulong> s_scale = Vector512.Create(1UL, 1, 1, 1, 1, (ulong)ItchSpec.Price4ToEngine, 1, 1);
     private static readonly Vector512<ulong> s_clamp = Vector512.Create(ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, long.MaxValue, ulong.MaxValue);
-    private static readonly Vector512<byte> s_flagsByte = Vector512.Create(
-        (byte)0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0);
+    // The printable flag of 'C' (its byte 31 is 'Y' or 'N') is decided in registers too: the permutation
+    // routes that byte to the flags byte (62), where it is compared with 'Y' and becomes the Printable
+    // bit. Other types route their type byte there, which is never 'Y' for a tick-producing type.
+    private static readonly Vector512<byte> s_yAtFlags = AtFlagsByte((byte)'Y');
+    private static readonly Vector512<byte> s_printableAtFlags = AtFlagsByte((byte)TickFlags.Printable);
 
-    /// <summary>Registers the permutation of a message type (called by <see cref="ItchNormalizer"/>'s table builder).</summary>
-    public static void Register(byte type, ReadOnlySpan<sbyte> sources, TickKind kind, TickFlags flags)
+    /// <summary>
+    /// Registers the permutation of a message type (called by <see cref="ItchNormalizer"/>'s table builder).
+    /// <paramref name="printableOffset"/>: the message byte holding 'Y'/'N' for the printable flag, or -1.
+    /// </summary>
+    public static void Register(byte type, ReadOnlySpan<sbyte> sources, TickKind kind, TickFlags flags, int printableOffset)
     {
         Span<byte> index = stackalloc byte[64];
         Span<byte> keep = stackalloc byte[64];
@@ -52,18 +57,20 @@ internal static unsafe class ItchVectorNormalizer
 
         constant[60] = (byte)kind;
         constant[62] = (byte)flags;
+        index[62] = printableOffset < 0 ? (byte)0 : (byte)printableOffset;
+        keep[62] = 0;
         s_shuffles[type] = new Shuffle(Vector512.Create<byte>(index), Vector512.Create<byte>(keep), Vector512.Create<byte>(constant));
     }
 
     /// <summary>
     /// Writes all 64 bytes of <paramref name="tick"/> from <paramref name="m"/> (at most 64 bytes long) by its
-    /// type's permutation, Price scaled, Quantity clamped, and <paramref name="extraFlags"/> added to the flags.
+    /// type's permutation, Price scaled, Quantity clamped, the printable flag decided.
     /// <paramref name="readableAfter"/> is how many bytes after the message's end may be read (the rest of the
     /// caller's buffer): with 64 readable bytes from the message's start the load is a plain one; otherwise it
     /// is masked to the message's own bytes, so the end of a buffer is never read past.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Fill(ReadOnlySpan<byte> m, ref Tick tick, byte extraFlags, int readableAfter)
+    public static void Fill(ReadOnlySpan<byte> m, ref Tick tick, int readableAfter)
     {
         ref readonly Shuffle s = ref s_shuffles[m[0]];
         Vector512<byte> bytes;
@@ -80,9 +87,17 @@ internal static unsafe class ItchVectorNormalizer
             }
         }
 
-        Vector512<ulong> lanes = (Avx512Vbmi.PermuteVar64x8(bytes, s.Index) & s.Keep).AsUInt64();
-        lanes = Vector512.Min(lanes * s_scale, s_clamp);
-        Unsafe.As<Tick, Vector512<byte>>(ref tick) = lanes.AsByte() | s.Constant | (Vector512.Create(extraFlags) & s_flagsByte);
+        Vector512<byte> permuted = Avx512Vbmi.PermuteVar64x8(bytes, s.Index);
+        Vector512<byte> printable = Vector512.Equals(permuted, s_yAtFlags) & s_printableAtFlags;
+        Vector512<ulong> lanes = Vector512.Min((permuted & s.Keep).AsUInt64() * s_scale, s_clamp);
+        Unsafe.As<Tick, Vector512<byte>>(ref tick) = lanes.AsByte() | s.Constant | printable;
+    }
+
+    private static Vector512<byte> AtFlagsByte(byte value)
+    {
+        Span<byte> bytes = stackalloc byte[64];
+        bytes[62] = value;
+        return Vector512.Create<byte>(bytes);
     }
 
     [StructLayout(LayoutKind.Sequential)]
