@@ -187,9 +187,13 @@ public sealed class CompiledModelTests
         }
     }
 
-    [Test]
-    public void DenseRowsMatchANaiveProductForEveryShapeAndTail()
+    [TestCase("Relu")]
+    [TestCase("None")]
+    [TestCase("Sigmoid")]
+    [TestCase("Tanh")]
+    public void DenseRowsMatchANaiveProductForEveryShapeAndTail(string activationName)
     {
+        var activation = Enum.Parse<Activation>(activationName); // Activation is internal: the case names it
         var rng = new Random(7);
         foreach (int n in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 100 })
         {
@@ -205,7 +209,7 @@ public sealed class CompiledModelTests
                 {
                     fixed (float* px = x, py = y)
                     {
-                        weights.Row(px, py, Activation.Relu);
+                        weights.Row(px, py, activation);
                     }
                 }
 
@@ -217,10 +221,52 @@ public sealed class CompiledModelTests
                         expected += (double)w[(o * k) + i] * x[i];
                     }
 
-                    Assert.That(y[o], Is.EqualTo(Math.Max(0, expected)).Within(1e-5), $"N={n} K={k} output {o}");
+                    double activated = activation switch
+                    {
+                        Activation.Relu => Math.Max(0, expected),
+                        Activation.Sigmoid => 1 / (1 + Math.Exp(-expected)),
+                        Activation.Tanh => Math.Tanh(expected),
+                        _ => expected,
+                    };
+                    Assert.That(y[o], Is.EqualTo(activated).Within(1e-5), $"{activation} N={n} K={k} output {o}");
                 }
 
                 Assert.That(y[n], Is.EqualTo(12345f), $"N={n} K={k} wrote past the row");
+            }
+        }
+    }
+
+    [Test]
+    public void ReluInTheDenseKernelKeepsNaNAndZeroesNegatives()
+    {
+        // ReLU is applied in registers on the wide path and as a scalar on the narrow one: both must agree
+        // with ORT's Relu, which passes NaN through.
+        foreach (int n in new[] { 2, 20, 64 })
+        {
+            const int k = 8;
+            float[] w = new float[n * k];
+            for (int o = 0; o < n; o++)
+            {
+                w[o * k] = o % 3 == 0 ? 1f : -1f;
+            }
+
+            float[] x = [float.NaN, 0, 0, 0, 0, 0, 0, 0];
+            float[] x2 = [2, 0, 0, 0, 0, 0, 0, 0];
+            float[] y = new float[n], y2 = new float[n];
+            using var weights = new DenseWeights(w, null, n, k);
+            unsafe
+            {
+                fixed (float* px = x, px2 = x2, py = y, py2 = y2)
+                {
+                    weights.Row(px, py, Activation.Relu);
+                    weights.Row(px2, py2, Activation.Relu);
+                }
+            }
+
+            Assert.That(y, Is.All.NaN, $"N={n}");
+            for (int o = 0; o < n; o++)
+            {
+                Assert.That(y2[o], Is.EqualTo(o % 3 == 0 ? 2f : 0f), $"N={n} output {o}");
             }
         }
     }
