@@ -5,8 +5,8 @@ public static class Paths
 {
     public static string Samples => Path.Combine(AppContext.BaseDirectory, "samples");
 
-    /// <summary>../shared/models, or null when the shared folder is not there.</summary>
-    public static string? SharedModels
+    /// <summary>The folder holding Engine.sln above the binary, or null when the harness runs outside the repository.</summary>
+    public static string? RepositoryRoot
     {
         get
         {
@@ -16,6 +16,16 @@ public static class Paths
                 dir = Path.GetDirectoryName(dir);
             }
 
+            return dir;
+        }
+    }
+
+    /// <summary>../shared/models, or null when the shared folder is not there.</summary>
+    public static string? SharedModels
+    {
+        get
+        {
+            string? dir = RepositoryRoot;
             string? models = dir is null ? null : Path.GetFullPath(Path.Combine(dir, "..", "shared", "models"));
             return models is not null && Directory.Exists(models) ? models : null;
         }

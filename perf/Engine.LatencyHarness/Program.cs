@@ -8,6 +8,7 @@ var scenarios = new Dictionary<string, Func<bool, ScenarioResult>>(StringCompare
     ["replay"] = ReplayScenario.Run,
     ["inference"] = InferenceScenario.Run,
     ["compiled"] = CompiledScenario.Run,
+    ["providers"] = ProvidersScenario.Run,
     ["feeds"] = FeedsScenario.Run,
     ["ring"] = RingScenario.Run,
 };

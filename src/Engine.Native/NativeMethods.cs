@@ -45,6 +45,25 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibC, EntryPoint = "getrlimit", SetLastError = true)]
     internal static partial int GetRLimit(int resource, RLimit* limit);
 
+    /// <summary>glibc's maths library, where the C99 floating-point environment functions live.</summary>
+    private const string LibM = "libm.so.6";
+
+    /// <summary><c>int fegetenv(fenv_t *envp)</c>: stores the x87 environment and (x86-64) MXCSR.</summary>
+    [LibraryImport(LibM, EntryPoint = "fegetenv")]
+    internal static partial int FeGetEnv(FEnvX64* env);
+
+    /// <summary><c>int fesetenv(const fenv_t *envp)</c>: on x86-64 glibc and musl it loads <c>__mxcsr</c> whole, FTZ and DAZ included.</summary>
+    [LibraryImport(LibM, EntryPoint = "fesetenv")]
+    internal static partial int FeSetEnv(FEnvX64* env);
+
+    /// <summary><c>fenv_t</c> on x86-64 Linux (32 bytes): the 28-byte x87 environment, then <c>__mxcsr</c>.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 32)]
+    internal struct FEnvX64
+    {
+        public fixed uint X87[7];
+        public uint Mxcsr;
+    }
+
     /// <summary><c>struct rlimit</c> on 64-bit Linux: two <c>rlim_t</c> (unsigned long).</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct RLimit

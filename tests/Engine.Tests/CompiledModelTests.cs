@@ -80,6 +80,94 @@ public sealed class CompiledModelTests
     }
 
     [Test]
+    public void LoadingGruThroughTheLoaderOnOnnxRuntimeFlushesDenormalsOnTheLoadingThread()
+    {
+        string path = TestData.SharedFile("models", "gru_32x8.onnx");
+        RequireDenormalControl();
+        ModelSelection? s = null;
+        bool? flushing = null;
+        float product = -1;
+        OnThread(() =>
+        {
+            // As the replay does for a windowed binding: the kernel agrees, the caller needs ORT.
+            s = ModelLoader.Load(path, usable: m => m is CompiledModel ? "windowed models run through ONNX Runtime" : null);
+            s.Model.Run();
+            flushing = Engine.Native.DenormalMode.IsFlushingOnCurrentThread();
+            product = NativeTests.DenormalProduct();
+        });
+        using InferenceModel model = s!.Model;
+        Assert.That(model, Is.TypeOf<OnnxModel>(), s.Reason);
+        Assert.That(model.Denormals is { Applied: true, Flushing: true }, Is.True, model.Denormals?.Detail);
+        Assert.That(flushing, Is.True);
+        Assert.That(NativeTests.Bits(product), Is.Zero);
+    }
+
+    [TestCase(ModelBackend.Ort)]
+    [TestCase(ModelBackend.Auto)]
+    public void ModelsLoadedWithDenormalsAsZeroFlushTheirOwnDenormalProducts(ModelBackend backend)
+    {
+        RequireDenormalControl();
+        // y = x * 0.01 with x = 1e-38 (itself denormal): 0 with FTZ/DAZ, about 1e-40 without.
+        GraphProto g = Graph("denormal", [("x", 4)], [("y", 4)]);
+        var c = new TensorProto { Name = "c", DataType = (int)TensorProto.Types.DataType.Float };
+        c.Dims.Add(4);
+        c.FloatData.Add([0.01f, 0.01f, 0.01f, 0.01f]);
+        g.Initializer.Add(c);
+        AddNode(g, "Mul", ["x", "c"], ["y"]);
+        string path = Save(g);
+        try
+        {
+            float[] flushed = Run(path, new ModelOptions { Backend = backend }, out string flushedBackend);
+            float[] kept = Run(path, new ModelOptions { Backend = backend, DenormalsAsZero = false }, out _);
+            // As bits: this thread may itself flush denormals, and would then read a denormal as zero.
+            Assert.That(flushed.Select(NativeTests.Bits), Is.All.Zero, flushedBackend);
+            Assert.That(kept.Select(NativeTests.Bits), Is.All.Not.Zero, "the same model on a thread that keeps denormals");
+            if (backend == ModelBackend.Ort)
+            {
+                Assert.That(flushedBackend, Is.EqualTo("ONNX Runtime"));
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        static float[] Run(string path, ModelOptions options, out string backend)
+        {
+            float[] y = [];
+            string b = string.Empty;
+            OnThread(() =>
+            {
+                // A thread that starts without the mode, whatever the test runner's threads inherited.
+                Engine.Native.DenormalMode.SetOnCurrentThread(false);
+                ModelSelection s = ModelLoader.Load(path, options);
+                using InferenceModel m = s.Model;
+                // Parsed, not a literal: a method JIT-compiled on a flushing thread gets a denormal literal as 0.
+                m.Inputs[0].Span.Fill(NativeTests.Tiny());
+                m.Run();
+                y = m.Outputs[0].Span.ToArray();
+                b = s.Backend;
+            });
+            backend = b;
+            return y;
+        }
+    }
+
+    [Test]
+    public void LabelsMustAgreeExactlyWhileValuesAgreeWithinTheRule()
+    {
+        var rule = new AgreementRule();
+        double worst = 0;
+        string at = "none";
+        // At 1e6 the value rule allows |Δ| ≈ 100: a label off by one would pass it.
+        Assert.That(Agreement.Compare("value", CompiledOutputKind.Tensor, [1_000_000f], [1_000_001d], rule, ref worst, ref at), Is.Null);
+        Assert.That(Agreement.Compare("label", CompiledOutputKind.Int64Label, [1_000_000f], [1_000_001d], rule, ref worst, ref at), Does.Contain("labels must be equal").And.Contain("1000001"));
+        Assert.That(Agreement.Compare("label", CompiledOutputKind.StringLabel, [2f], [1d], rule, ref worst, ref at), Does.Contain("labels must be equal"));
+        Assert.That(Agreement.Compare("label", CompiledOutputKind.Int64Label, [16_777_216f], [16_777_217d], rule, ref worst, ref at), Is.Not.Null, "a label float32 rounds is not the same label");
+        Assert.That(Agreement.Compare("label", CompiledOutputKind.Int64Label, [7f, 1_000_000f], [7d, 1_000_000d], rule, ref worst, ref at), Is.Null);
+    }
+
+    [Test]
     public void BackendCompiledRefusesAModelItCannotRunNamingTheOperator()
     {
         // Resolved outside the lambda: a skip (no ../shared) must not be taken for the exception under test.
@@ -289,6 +377,36 @@ public sealed class CompiledModelTests
         {
             Assert.That(tanh[i], Is.EqualTo(Math.Tanh(xs[i])).Within(2e-7), $"tanh({xs[i]})");
             Assert.That(sigmoid[i], Is.EqualTo(1 / (1 + Math.Exp(-(double)xs[i]))).Within(2e-7), $"sigmoid({xs[i]})");
+        }
+    }
+
+    private static void RequireDenormalControl()
+    {
+        if (Engine.Native.DenormalMode.IsFlushingOnCurrentThread() is null)
+        {
+            Assert.Ignore("FTZ/DAZ are set on x86-64 Linux only");
+        }
+    }
+
+    private static void OnThread(Action body)
+    {
+        Exception? error = null;
+        var t = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+            }
+        });
+        t.Start();
+        t.Join();
+        if (error is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
         }
     }
 

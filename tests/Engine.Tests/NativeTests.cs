@@ -1,3 +1,4 @@
+using System.Globalization;
 using Engine.Native;
 
 namespace Engine.Tests;
@@ -27,6 +28,66 @@ public sealed class NativeTests
     [Test]
     public void CpuListFormatsRangesCompactly() =>
         Assert.That(CpuList.Format([11, 0, 2, 1, 3, 8, 10]), Is.EqualTo("0-3,8,10-11"));
+
+    [Test]
+    public void FlushingDenormalsOnAThreadMakesADenormalProductZeroThereOnly()
+    {
+        if (!OperatingSystem.IsLinux() || System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+        {
+            Assert.That(DenormalMode.SetOnCurrentThread().Applied, Is.False, "elsewhere it says it did not apply");
+            Assert.Ignore("FTZ/DAZ are set on x86-64 Linux only");
+        }
+
+        float kept = -1, flushed = -1, cleared = -1, otherThread = -1;
+        DenormalModeResult? on = null, off = null, first = null;
+        bool? flushingAfterOn = null;
+        var t = new Thread(() =>
+        {
+            first = DenormalMode.SetOnCurrentThread(false);
+            kept = DenormalProduct();
+            on = DenormalMode.SetOnCurrentThread();
+            flushingAfterOn = DenormalMode.IsFlushingOnCurrentThread();
+            flushed = DenormalProduct();
+            var child = new Thread(() =>
+            {
+                // Cleared on the child only: the parent's mode must not change.
+                DenormalMode.SetOnCurrentThread(false);
+                otherThread = DenormalProduct();
+            });
+            child.Start();
+            child.Join();
+            flushed = Bits(flushed) != 0 ? flushed : DenormalProduct();
+            off = DenormalMode.SetOnCurrentThread(false);
+            cleared = DenormalProduct();
+        });
+        t.Start();
+        t.Join();
+
+        // Compared as bits: the test runner's thread may flush denormals itself (a model loaded on it earlier),
+        // and then a float comparison there would read a denormal as zero.
+        Assert.That(Bits(kept), Is.Not.Zero, $"without FTZ/DAZ, 1e-38 * 0.01 is a denormal ({first!.Detail})");
+        Assert.That(on!.Applied && on.Flushing, Is.True, on.Detail);
+        Assert.That(on.MxcsrAfter & (DenormalMode.FlushToZeroBit | DenormalMode.DenormalsAreZeroBit), Is.EqualTo(DenormalMode.FlushToZeroBit | DenormalMode.DenormalsAreZeroBit));
+        Assert.That(flushingAfterOn, Is.True);
+        Assert.That(Bits(flushed), Is.Zero, "with FTZ/DAZ the product is zero");
+        Assert.That(Bits(otherThread), Is.Not.Zero, "another thread's mode is its own");
+        Assert.That(off!.Applied && !off.Flushing, Is.True, off.Detail);
+        Assert.That(Bits(cleared), Is.Not.Zero);
+    }
+
+    // Operands parsed at run time and a product not inlined: the JIT folds constants (even static readonly
+    // array elements) and converts float literals while compiling, under the MXCSR of the thread compiling
+    // (a flushing thread turns a denormal literal into 0), so only this is computed under the caller's mode.
+    internal static float DenormalProduct() => Multiply(Tiny(), float.Parse("0.01", CultureInfo.InvariantCulture));
+
+    /// <summary>1e-38, itself denormal in float32, parsed at run time (see <see cref="DenormalProduct"/>).</summary>
+    internal static float Tiny() => float.Parse("1e-38", CultureInfo.InvariantCulture);
+
+    /// <summary>A float's bits: an integer test of zero that the calling thread's DAZ cannot change.</summary>
+    internal static uint Bits(float value) => BitConverter.SingleToUInt32Bits(value);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static float Multiply(float a, float b) => a * b;
 
     [Test]
     public void PinningANewThreadReportsTheCpuSetGranted()

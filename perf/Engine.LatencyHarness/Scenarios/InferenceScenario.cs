@@ -36,7 +36,8 @@ public static class InferenceScenario
         var notes = new List<string>
         {
             $"{rounds} rounds of {calls:N0} calls per variant; each round runs engine, raw and naive in a rotating order; ratios are the median of per-round ratios",
-            "batch 1, one thread; every session: intra-op threads 1, sequential, spinning off, denormals as zero, ORT_ENABLE_ALL; CPU execution provider",
+            "batch 1, one thread; every session: intra-op threads 1, sequential, spinning off, denormals as zero, ORT_ENABLE_ALL; CPU execution provider; the engine's load sets FTZ/DAZ on the measuring thread, so all three variants run flushed",
+            $"p99.9 ratios rest on the {calls / 1000} slowest calls of each round (median of per-round ratios): read them against the platform's own stalls",
             "window models: engine pushes one new row (the window is read in place); raw copies the 32x8 window into its bound input; naive wraps the window array",
             "gru_step_8x32: one new tick of a GRU with hidden 32; raw copies h_out back into h_in after each run, naive passes h as a second NamedOnnxValue",
         };
@@ -134,6 +135,8 @@ public static class InferenceScenario
             Add(perRound, "p99 raw", (double)h[0].GetValueAtPercentile(99) / h[1].GetValueAtPercentile(99));
             Add(perRound, "p50 naive", (double)h[0].GetValueAtPercentile(50) / h[2].GetValueAtPercentile(50));
             Add(perRound, "p99 naive", (double)h[0].GetValueAtPercentile(99) / h[2].GetValueAtPercentile(99));
+            Add(perRound, "p99.9 raw", (double)h[0].GetValueAtPercentile(99.9) / h[1].GetValueAtPercentile(99.9));
+            Add(perRound, "p99.9 naive", (double)h[0].GetValueAtPercentile(99.9) / h[2].GetValueAtPercentile(99.9));
             for (int v = 0; v < 3; v++)
             {
                 totals[v].Add(h[v]);
@@ -152,8 +155,10 @@ public static class InferenceScenario
         rows.Add(Row.From($"{c.Name}: naive Run(NamedOnnxValue)", totals[2], total / seconds[2], (double)bytes[2] / total));
         ratios.Add(new($"{c.Name}: engine p50 / raw RunWithBinding p50", Median(perRound["p50 raw"]), "<= 1.1"));
         ratios.Add(new($"{c.Name}: engine p99 / raw RunWithBinding p99", Median(perRound["p99 raw"]), "<= 1.1"));
+        ratios.Add(new($"{c.Name}: engine p99.9 / raw RunWithBinding p99.9", Median(perRound["p99.9 raw"]), "<= 1.1"));
         ratios.Add(new($"{c.Name}: engine p50 / naive p50", Median(perRound["p50 naive"]), "<= 1"));
         ratios.Add(new($"{c.Name}: engine p99 / naive p99", Median(perRound["p99 naive"]), "<= 1"));
+        ratios.Add(new($"{c.Name}: engine p99.9 / naive p99.9", Median(perRound["p99.9 naive"]), "<= 1"));
         ratios.Add(new($"{c.Name}: engine bytes per call", (double)bytes[0] / total, "== 0"));
     }
 

@@ -1,3 +1,5 @@
+using Engine.Native;
+
 namespace Engine.Inference;
 
 /// <summary>
@@ -31,6 +33,13 @@ public abstract class InferenceModel : IDisposable
 
     /// <summary>Outputs in the model's order.</summary>
     public abstract IReadOnlyList<ModelTensor> Outputs { get; }
+
+    /// <summary>
+    /// What loading did to the loading thread's denormal handling (<see cref="ModelOptions.DenormalsAsZero"/>):
+    /// the thread that loads a model is the one meant to run it, and the mode is per thread. Null when the option
+    /// was off (the thread's mode was left alone).
+    /// </summary>
+    public DenormalModeResult? Denormals { get; internal set; }
 
     /// <summary>Runs the model on the inputs' current contents; results are in the outputs. Must not allocate.</summary>
     public abstract void Run();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Security.Cryptography;
+using Engine.Native;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -104,6 +105,9 @@ public sealed class OnnxModel : InferenceModel
         }
 
         var clock = Stopwatch.StartNew();
+        // ONNX Runtime applies set_denormal_as_zero once per process, on the thread of the first session
+        // created: set the mode on this thread (the one that will run the model) explicitly.
+        DenormalModeResult? denormals = options.DenormalsAsZero ? DenormalMode.SetOnCurrentThread() : null;
         byte[] bytes = File.ReadAllBytes(full);
         string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
         ModelProto? proto = TryParse(bytes);
@@ -120,7 +124,7 @@ public sealed class OnnxModel : InferenceModel
             ModelTensor[] inputs = [.. created.InferenceSession.InputNames.Select(n => Track(tensors, CreateInput(full, n, created.InferenceSession.InputMetadata[n], options, inputDynamic)))];
             var outputDynamic = new List<bool>();
             ModelTensor[] outputs = ProbeOutputs(full, created.InferenceSession, inputs, proto, labels, outputDynamic, tensors);
-            model = new OnnxModel(full, sha, created, inputs, [.. inputDynamic], outputs, [.. outputDynamic]) { Rewrites = rewrites };
+            model = new OnnxModel(full, sha, created, inputs, [.. inputDynamic], outputs, [.. outputDynamic]) { Rewrites = rewrites, Denormals = denormals };
             options.Contract?.Check(model);
             model.Warmup(options.WarmupRuns);
             model.WarmupRunsDone = options.WarmupRuns;
@@ -487,7 +491,8 @@ public sealed class OnnxModel : InferenceModel
         return d;
     }
 
-    private static SessionOptions CreateSessionOptions(ModelOptions options)
+    /// <summary>ONNX Runtime session options with the engine's latency settings from <paramref name="options"/> (threads, spinning, denormals, optimization level); every session the engine creates starts from these. The caller owns the result.</summary>
+    internal static SessionOptions CreateSessionOptions(ModelOptions options)
     {
         var so = new SessionOptions
         {

@@ -1144,6 +1144,12 @@ public static class ModelCompiler
                 throw new NotCompilableException($"{Where(n)} has leaf weights for a {prefix} outside [0, {targets})");
             }
 
+            // The label output is float32: a label it cannot hold exactly would come out as a different class.
+            if (intLabels.FirstOrDefault(l => (long)(float)l != l) is long inexact && inexact != 0)
+            {
+                throw new NotCompilableException($"{Where(n)} has class label {inexact}, which a float32 label output cannot hold exactly (|label| > 2^24)");
+            }
+
             float[] classLabels = intLabels.Length > 0 ? [.. intLabels.Select(l => (float)l)] : [.. Enumerable.Range(0, stringLabels.Length).Select(i => (float)i)];
             var spec = new TreeEnsembleSpec(
                 nodes, leafStart, leafCount, [.. roots], [.. roots.Select(r => Depth(r, 0))], [.. targetsOut], [.. valuesOut], targets, aggregate, transform, bases, uniform, anyMissing, first ?? BranchMode.Leq,

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Engine.Native;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -50,6 +51,16 @@ public static class ModelLoader
         ArgumentNullException.ThrowIfNull(path);
         options ??= new ModelOptions();
         rule ??= new AgreementRule();
+        // Before any session exists: ONNX Runtime applies set_denormal_as_zero once per process (on the thread
+        // of the first session), and the compiled kernels never see it; the mode is per thread, set it here.
+        DenormalModeResult? denormals = options.DenormalsAsZero ? DenormalMode.SetOnCurrentThread() : null;
+        ModelSelection selection = Select(path, options, rule, usable);
+        selection.Model.Denormals = denormals;
+        return selection;
+    }
+
+    private static ModelSelection Select(string path, ModelOptions options, AgreementRule rule, Func<InferenceModel, string?>? usable)
+    {
         if (options.Backend == ModelBackend.Ort)
         {
             return new ModelSelection(OnnxModel.Load(path, options), "ONNX Runtime", "ONNX Runtime: asked for (Backend = Ort)");
@@ -70,7 +81,7 @@ public static class ModelLoader
         bool agrees;
         try
         {
-            (agrees, verdict) = Agreement.Check(compiled, rule);
+            (agrees, verdict) = Agreement.Check(compiled, rule, options);
         }
         catch (OnnxRuntimeException ex)
         {
@@ -105,11 +116,12 @@ public static class ModelLoader
 /// <summary>Runs a compiled model and an ONNX Runtime session on the same inputs and compares every output element.</summary>
 internal static class Agreement
 {
-    public static (bool Agrees, string Verdict) Check(CompiledModel model, AgreementRule rule)
+    public static (bool Agrees, string Verdict) Check(CompiledModel model, AgreementRule rule, ModelOptions modelOptions)
     {
         List<float[][]> cases = Cases(model, rule, out int referenceCases);
-        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        // The engine's own session settings: this may be the process's first session, and ONNX Runtime takes
+        // the denormal setting of the first session only.
+        using SessionOptions options = OnnxModel.CreateSessionOptions(modelOptions);
         using var session = new InferenceSession(model.Path, options);
         double worst = 0;
         string worstAt = "none";
@@ -132,27 +144,11 @@ internal static class Agreement
             {
                 ModelTensor output = model.Outputs[o];
                 CompiledOutput info = model.OutputInfo[o];
-                float[] expected = ToFloats(results.First(r => r.Name == output.Name), info);
-                ReadOnlySpan<float> actual = output.Span;
-                if (expected.Length != actual.Length)
+                double[] expected = ToDoubles(results.First(r => r.Name == output.Name), info);
+                string? broken = Compare(output.Name, info.Kind, output.Span, expected, rule, ref worst, ref worstAt);
+                if (broken is not null)
                 {
-                    return (false, $"output '{output.Name}' has {actual.Length} elements, ONNX Runtime gave {expected.Length}");
-                }
-
-                for (int e = 0; e < expected.Length; e++)
-                {
-                    double diff = Math.Abs((double)actual[e] - expected[e]);
-                    bool same = actual[e].Equals(expected[e]);
-                    if (!same && !(diff <= rule.AbsoluteTolerance + (rule.RelativeTolerance * Math.Abs(expected[e]))))
-                    {
-                        return (false, string.Create(CultureInfo.InvariantCulture, $"output '{output.Name}' element {e} is {actual[e]:G9}, ONNX Runtime gives {expected[e]:G9} (|Δ| {diff:G3} breaks {rule})"));
-                    }
-
-                    if (!same && diff > worst)
-                    {
-                        worst = diff;
-                        worstAt = output.Name;
-                    }
+                    return (false, broken);
                 }
             }
         }
@@ -162,22 +158,56 @@ internal static class Agreement
         return (true, $"agrees with ONNX Runtime on {from} ({largest}; rule {rule})");
     }
 
-    private static float[] ToFloats(DisposableNamedOnnxValue value, CompiledOutput info)
+    /// <summary>
+    /// Compares one output: null when it agrees, else the first element that breaks the rule. Labels (int64 or
+    /// string-class indices) must be equal exactly, so a wrong class never passes as "close"; values compare
+    /// under <paramref name="rule"/>. <paramref name="expected"/> is double so int64 labels arrive exact (to 2^53).
+    /// </summary>
+    internal static string? Compare(string name, CompiledOutputKind kind, ReadOnlySpan<float> actual, ReadOnlySpan<double> expected, AgreementRule rule, ref double worst, ref string worstAt)
+    {
+        if (expected.Length != actual.Length)
+        {
+            return $"output '{name}' has {actual.Length} elements, ONNX Runtime gave {expected.Length}";
+        }
+
+        bool exact = kind is CompiledOutputKind.Int64Label or CompiledOutputKind.StringLabel;
+        for (int e = 0; e < expected.Length; e++)
+        {
+            double a = actual[e];
+            double diff = Math.Abs(a - expected[e]);
+            bool same = a.Equals(expected[e]);
+            if (!same && (exact || !(diff <= rule.AbsoluteTolerance + (rule.RelativeTolerance * Math.Abs(expected[e])))))
+            {
+                string what = exact ? "labels must be equal" : $"|Δ| {diff:G3} breaks {rule}";
+                return string.Create(CultureInfo.InvariantCulture, $"output '{name}' element {e} is {a:G9}, ONNX Runtime gives {expected[e]:G17} ({what})");
+            }
+
+            if (!same && diff > worst)
+            {
+                worst = diff;
+                worstAt = name;
+            }
+        }
+
+        return null;
+    }
+
+    private static double[] ToDoubles(DisposableNamedOnnxValue value, CompiledOutput info)
     {
         if (info.Kind == CompiledOutputKind.ZipMap)
         {
-            var rows = new List<float>();
+            var rows = new List<double>();
             foreach (NamedOnnxValue map in value.AsEnumerable<NamedOnnxValue>())
             {
                 if (long.TryParse(info.Labels[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
                 {
                     IDictionary<long, float> d = map.AsDictionary<long, float>();
-                    rows.AddRange(info.Labels.Select(l => d[long.Parse(l, CultureInfo.InvariantCulture)]));
+                    rows.AddRange(info.Labels.Select(l => (double)d[long.Parse(l, CultureInfo.InvariantCulture)]));
                 }
                 else
                 {
                     IDictionary<string, float> d = map.AsDictionary<string, float>();
-                    rows.AddRange(info.Labels.Select(l => d[l]));
+                    rows.AddRange(info.Labels.Select(l => (double)d[l]));
                 }
             }
 
@@ -186,9 +216,9 @@ internal static class Agreement
 
         return value.ElementType switch
         {
-            TensorElementType.Float => [.. value.AsTensor<float>()],
-            TensorElementType.Int64 => [.. value.AsTensor<long>().Select(v => (float)v)],
-            TensorElementType.String => [.. value.AsTensor<string>().Select(s => (float)Array.IndexOf([.. info.Labels], s))],
+            TensorElementType.Float => [.. value.AsTensor<float>().Select(v => (double)v)],
+            TensorElementType.Int64 => [.. value.AsTensor<long>().Select(v => (double)v)],
+            TensorElementType.String => [.. value.AsTensor<string>().Select(s => (double)Array.IndexOf([.. info.Labels], s))],
             _ => throw new ModelLoadException($"Output '{value.Name}' is {value.ElementType}, which the agreement check does not compare."),
         };
     }
