@@ -58,6 +58,30 @@ public sealed partial class EndpointTests
     }
 
     [Test]
+    public void InterleavedRegistrationsRenderEachFamilyOnce()
+    {
+        using var telemetry = new LatencyTelemetry();
+        TelemetryCounters counters = telemetry.Counters;
+        counters.Register(TelemetryCounters.Gaps, "Sequence gaps.", () => 4, "line", "A");
+        counters.Register(TelemetryCounters.Duplicates, "Duplicates dropped.", () => 7, "line", "A");
+        counters.Register(TelemetryCounters.Gaps, "Sequence gaps.", () => 5, "line", "B");
+        counters.Register(TelemetryCounters.Duplicates, "Duplicates dropped.", () => 8, "line", "B");
+        counters.Register(TelemetryCounters.Gaps, "Sequence gaps.", () => 6, "line", "merged");
+
+        string text = new PrometheusText().Render(telemetry).ToString();
+
+        // The parser fails on a second HELP/TYPE of one family and on a sample away from its family's header.
+        Dictionary<string, string> types = ParseExposition(text, out List<(string Name, Dictionary<string, string> Labels, double Value)> samples);
+        Assert.That(types[TelemetryCounters.Gaps], Is.EqualTo("counter"));
+        Assert.That(Regex.Count(text, $"# TYPE {TelemetryCounters.Gaps} "), Is.EqualTo(1));
+        Assert.That(Regex.Count(text, $"# HELP {TelemetryCounters.Duplicates} "), Is.EqualTo(1));
+        Assert.That(Sample(samples, TelemetryCounters.Gaps, ("line", "A")), Is.EqualTo(4));
+        Assert.That(Sample(samples, TelemetryCounters.Gaps, ("line", "B")), Is.EqualTo(5));
+        Assert.That(Sample(samples, TelemetryCounters.Gaps, ("line", "merged")), Is.EqualTo(6));
+        Assert.That(Sample(samples, TelemetryCounters.Duplicates, ("line", "B")), Is.EqualTo(8));
+    }
+
+    [Test]
     public async Task HealthReportsAStalledConsumerAndReadiness()
     {
         using var telemetry = new LatencyTelemetry();
@@ -146,6 +170,7 @@ public sealed partial class EndpointTests
     {
         var types = new Dictionary<string, string>();
         var helps = new HashSet<string>();
+        string? current = null;
         samples = [];
         Assert.That(text, Does.EndWith("\n"));
         foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -158,12 +183,14 @@ public sealed partial class EndpointTests
             else if ((m = TypeLine().Match(line)).Success)
             {
                 Assert.That(types.TryAdd(m.Groups[1].Value, m.Groups[2].Value), Is.True, $"one TYPE per family: {line}");
+                current = m.Groups[1].Value;
             }
             else if ((m = SampleLine().Match(line)).Success)
             {
                 string name = m.Groups["name"].Value;
                 string family = Regex.Replace(name, "_(bucket|sum|count)$", "");
                 Assert.That(types.ContainsKey(name) || (types.TryGetValue(family, out string? t) && t == "histogram"), Is.True, $"sample of an undeclared family: {line}");
+                Assert.That(name == current || (family == current && types[current] == "histogram"), Is.True, $"a family's samples follow its own TYPE line, together: {line}");
                 var labels = new Dictionary<string, string>();
                 foreach (Match l in LabelPair().Matches(m.Groups["labels"].Value))
                 {
