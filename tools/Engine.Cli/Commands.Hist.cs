@@ -52,7 +52,7 @@ internal static partial class Commands
         var a = new Argument<string>("baseline") { Description = "Log A (baseline)." };
         var b = new Argument<string>("candidate") { Description = "Log B (candidate)." };
         var tag = new Option<string?>("--tag") { Description = "Only this tag (default: every tag both logs have)." };
-        var failOn = new Option<string?>("--fail-on") { Description = "Exit 1 when B/A at this column (p50 p90 p99 p99.9 p99.99 max) exceeds --threshold for any compared tag." };
+        var failOn = new Option<string?>("--fail-on") { Description = "Exit 1 when B/A at this column (p50 p90 p99 p99.9 p99.99 max) exceeds --threshold for any gated tag (hiccup only when named with --tag; a tag with fewer than 10 samples beyond the percentile is skipped, with the reason printed)." };
         var threshold = new Option<double>("--threshold") { Description = "Largest acceptable B/A ratio for --fail-on.", DefaultValueFactory = _ => 1.10 };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var compare = new Command("compare", "Compare two logs per tag: A and B side by side with B/A per percentile; with --fail-on, a CI gate (exit 0 ok, 1 regression, 2 bad input).")
@@ -144,10 +144,11 @@ internal static partial class Commands
         HlogFile a = HlogFile.Load(pathA);
         HlogFile b = HlogFile.Load(pathB);
         IReadOnlyList<TagComparison> rows = HistCompare.Compare(a, b, tag);
-        IReadOnlyList<TagComparison> regressions = failOn is null ? [] : HistCompare.Regressions(rows, failOn, threshold);
+        GateResult gate = failOn is null ? GateResult.None : HistCompare.Gate(rows, failOn, threshold, tagNamed: tag is not null);
+        IReadOnlyList<TagComparison> regressions = gate.Regressions;
         if (json)
         {
-            Console.Out.WriteLine(HistCompare.Json(a, b, rows, failOn, threshold, regressions));
+            Console.Out.WriteLine(HistCompare.Json(a, b, rows, failOn, threshold, gate));
         }
         else
         {
@@ -160,9 +161,14 @@ internal static partial class Commands
                     AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[red]regression[/]: {0} {1} B/A = {2:F3} > {3:F3}", Markup.Escape(r.Tag), failOn, r.Ratio(failOn), threshold);
                 }
 
+                foreach (GateSkip k in gate.Skipped)
+                {
+                    AnsiConsole.MarkupLine("[grey]not gated[/]: {0}: {1}", Markup.Escape(k.Tag), Markup.Escape(k.Reason));
+                }
+
                 if (regressions.Count == 0)
                 {
-                    AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[green]ok[/]: {0} B/A ≤ {1:F3} for every compared tag", failOn, threshold);
+                    AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[green]ok[/]: {0} B/A ≤ {1:F3} for every gated tag", failOn, threshold);
                 }
             }
         }
