@@ -236,6 +236,14 @@ public sealed class HistTests
 
         Assert.That(colours, Has.Count.GreaterThan(20));
         Assert.That(Commands.Build().Parse(["hist", "plot", log, "-o", png, "--tag", "nope"]).Invoke(), Is.EqualTo(HistCompare.ExitBadInput));
+
+        // The spectrum line ends at the max (the 100th percentile), at its right edge.
+        HistogramBase t2s = HlogFile.Load(log).Merge("tick_to_signal", TimeWindow.All)!.Histogram;
+        (double[] xs, double[] ys) = HistPlot.Spectrum(t2s);
+        Assert.That(Math.Pow(10, ys[^1]) * 1000, Is.EqualTo((double)t2s.GetMaxValue()).Within(0.1).Percent);
+        Assert.That(ys, Is.Ordered, "latency never falls as p rises");
+        Assert.That(xs[^1], Is.EqualTo(xs.Max()));
+        Assert.That(xs[^1], Is.GreaterThanOrEqualTo(Math.Log10(t2s.TotalCount)));
     }
 
     [Test]
