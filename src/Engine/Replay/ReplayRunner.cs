@@ -117,6 +117,12 @@ public sealed class ReplayReport
     /// <summary>Garbage collections and their pause time while telemetry ran.</summary>
     public GcJitter Gc { get; init; }
 
+    /// <summary>
+    /// Every registered counter's value at the end of the run, keyed by its Prometheus series,
+    /// e.g. <c>engine_gaps_total{feed="moldudp64"}</c> or <c>engine_inferences_total</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> Counters { get; init; } = new Dictionary<string, long>();
+
     /// <summary>Where the metrics endpoint listened (null when off).</summary>
     public System.Net.IPEndPoint? MetricsEndPoint { get; init; }
 
@@ -160,6 +166,10 @@ public static class ReplayRunner
             health.AddReadiness("model", () => Volatile.Read(ref modelReady.Value), $"model {Path.GetFileName(modelPath)} loaded and warmed on the stage thread");
             health.AddReadiness("feed", () => Volatile.Read(ref feedRunning.Value), $"feed connected: {source.Description} running");
             EngineMetrics.RegisterFeed(telemetry.Counters, source.Counters);
+            if (source is IFeedCountSource sequenced)
+            {
+                EngineMetrics.RegisterFeedCounts(telemetry.Counters, sequenced.FeedCounts);
+            }
             using MetricsEndpoint? endpoint = options.Metrics is null ? null : new MetricsEndpoint(telemetry, health, options.Metrics);
             endpoint?.Start();
 
@@ -177,6 +187,7 @@ public static class ReplayRunner
 
             ProcessorCounters stage = pipeline.Processor.Counters;
             EngineMetrics.RegisterStage(telemetry.Counters, stage);
+            EngineMetrics.RegisterModelLoad(telemetry.Counters, selection!);
             health.AddProgress("stage", () => source.Counters.Published, () => stage.Ticks, TimeSpan.FromSeconds(2));
 
             telemetry.Start();
@@ -198,6 +209,7 @@ public static class ReplayRunner
                 AllLatency = telemetry.AllSummaries(),
                 Gc = telemetry.Gc,
                 MetricsEndPoint = endpoint?.LocalEndPoint,
+                Counters = telemetry.Counters.Registrations.ToDictionary(c => c.LabelName is null ? c.Name : $"{c.Name}{{{c.LabelName}=\"{c.LabelValue}\"}}", c => c.Read()),
             };
         }
         finally

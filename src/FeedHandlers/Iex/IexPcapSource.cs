@@ -9,7 +9,7 @@ namespace FeedHandlers.Iex;
 /// <see cref="IexCaptureDecoder"/> is published into the ring as fast as the pipeline takes it, with
 /// the receive timestamp taken when it is written. Runs on the pipeline's producer thread.
 /// </summary>
-public sealed class IexPcapSource : ITickSource
+public sealed class IexPcapSource : ITickSource, IFeedCountSource
 {
     private readonly ReadOnlyMemory<byte> _capture;
 
@@ -28,6 +28,17 @@ public sealed class IexPcapSource : ITickSource
 
     /// <inheritdoc />
     public FeedCounters Counters => Decoder.Counters.Messages;
+
+    /// <summary>
+    /// Sequence gaps and missed messages (label <c>feed</c> = <c>iex</c>). IEX-TP segments that repeat
+    /// sequences already seen are counted as rejected segments (<see cref="SegmentReject.StaleSequence"/>),
+    /// not as duplicate messages, so no duplicate count is exported.
+    /// </summary>
+    public IReadOnlyList<FeedCount> FeedCounts =>
+    [
+        new FeedCount(FeedCountKind.Gaps, "iex", () => Decoder.Counters.SequenceGaps),
+        new FeedCount(FeedCountKind.MissedMessages, "iex", () => Decoder.Counters.MissingMessages),
+    ];
 
     /// <summary>Set when the input was no pcap or pcapng capture.</summary>
     public string? Error { get; private set; }
