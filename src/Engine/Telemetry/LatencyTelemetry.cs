@@ -198,7 +198,7 @@ public sealed class LatencyTelemetry : IDisposable
                 return existing.Capacity == ringCapacity ? existing : throw new InvalidOperationException($"The ring hand-off timer was created for {existing.Capacity} slots, not {ringCapacity}.");
             }
 
-            var timer = new RingHandOffTimer(ringCapacity, Stage(LatencyStage.Publish), Stage(LatencyStage.RingWait));
+            var timer = new RingHandOffTimer(ringCapacity, Stage(LatencyStage.Publish), Stage(LatencyStage.RingWait), Stage(LatencyStage.ExchangeToReceive));
             Volatile.Write(ref _ringHandOff, timer);
             return timer;
         }

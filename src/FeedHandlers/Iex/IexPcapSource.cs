@@ -7,7 +7,9 @@ namespace FeedHandlers.Iex;
 /// <summary>
 /// IEX TOPS 1.6 / DEEP 1.0 captures (pcap or pcapng, in memory) as an engine input: every tick of
 /// <see cref="IexCaptureDecoder"/> is published into the ring as fast as the pipeline takes it, with
-/// the receive timestamp taken when it is written. Runs on the pipeline's producer thread.
+/// the receive timestamp taken when it is written. Runs on the pipeline's producer thread. When the
+/// pipeline times its hand-offs, each message's capture timestamp − IEX timestamp (both ns since the
+/// epoch) is recorded as <c>exchange_to_receive</c>: the recording host's latency from IEX, not this one's.
 /// </summary>
 public sealed class IexPcapSource : ITickSource, IFeedCountSource
 {
@@ -63,6 +65,14 @@ public sealed class IexPcapSource : ITickSource, IFeedCountSource
             if (!publisher.Claim(out long sequence))
             {
                 return false;
+            }
+
+            // The decoder's receive time is the capture's (ns since the epoch), on the same clock as IEX's
+            // exchange timestamp, so their difference is the exchange → capture latency of the recording.
+            // A synthetic definition repeats its message's timestamp: counted once, with the message.
+            if (tick.ExchangeTimestampNs > 0 && (tick.Flags & TickFlags.Synthetic) == 0)
+            {
+                publisher.HandOffTimer?.ExchangeToReceive(tick.ReceiveTimestampNs - tick.ExchangeTimestampNs);
             }
 
             ref Tick slot = ref publisher[sequence];
