@@ -120,6 +120,40 @@ public sealed partial class EndpointTests
     }
 
     [Test]
+    public void AStalledLiveFeedFailsLivenessEvenWithNothingPending()
+    {
+        long nowNs = 0, received = 0;
+        bool connected = false;
+        var health = new HealthChecks(() => nowNs);
+        health.AddProgress("stage", () => 100, () => 100, TimeSpan.FromSeconds(2));
+        health.AddFeedProgress("feed_progress", () => received, () => connected, TimeSpan.FromSeconds(3));
+
+        Assert.That(health.Live().Healthy, Is.True, "not connected yet: readiness's business");
+        connected = true;
+        Assert.That(health.Live().Healthy, Is.True, "just connected: the window starts now");
+        nowNs = 2_000_000_000;
+        Assert.That(health.Live().Healthy, Is.True, "2 s without a datagram, within the 3 s window");
+        received = 1;
+        nowNs = 4_000_000_000;
+        Assert.That(health.Live().Healthy, Is.True, "a heartbeat arrived");
+
+        // Scripted stall: the stage has nothing pending, but nothing arrives for 3 s.
+        nowNs = 7_000_000_000;
+        HealthReport stalled = health.Live();
+        Assert.That(stalled.Healthy, Is.False);
+        HealthCheckResult feed = stalled.Checks.Single(c => c.Name == "feed_progress");
+        Assert.That(feed.Detail, Does.StartWith("stalled: connected but no datagram or heartbeat for 3000 ms"));
+        Assert.That(stalled.Checks.Single(c => c.Name == "stage").Healthy, Is.True, "the stage check alone would call this live");
+
+        received = 2;
+        nowNs = 7_100_000_000;
+        Assert.That(health.Live().Healthy, Is.True, "receiving again");
+        connected = false;
+        nowNs = 60_000_000_000;
+        Assert.That(health.Live().Healthy, Is.True, "disconnected: not watched");
+    }
+
+    [Test]
     public async Task UnknownPathsAndMethodsAreRefusedPlainly()
     {
         using var telemetry = new LatencyTelemetry();

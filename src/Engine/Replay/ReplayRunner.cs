@@ -37,6 +37,12 @@ public sealed record ReplayOptions
     /// <summary>Run the platform hiccup meter (a 1 ms sleeper, tag <c>hiccup</c>) beside the pipeline. On by default.</summary>
     public bool HiccupMeter { get; init; } = true;
 
+    /// <summary>
+    /// For a live feed (<see cref="ILiveFeed"/>): /health/live fails when no datagram or heartbeat arrived
+    /// for this long while the feed runs. Default 3 s (MoldUDP64 heartbeats come about once a second).
+    /// </summary>
+    public TimeSpan FeedStallAfter { get; init; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Serve /metrics and /health while the run lasts; null (the default) for no endpoint.</summary>
     public MetricsEndpointOptions? Metrics { get; init; }
 }
@@ -166,6 +172,10 @@ public static class ReplayRunner
             health.AddReadiness("model", () => Volatile.Read(ref modelReady.Value), $"model {Path.GetFileName(modelPath)} loaded and warmed on the stage thread");
             health.AddReadiness("feed", () => Volatile.Read(ref feedRunning.Value), $"feed connected: {source.Description} running");
             EngineMetrics.RegisterFeed(telemetry.Counters, source.Counters);
+            if (source is ILiveFeed live)
+            {
+                health.AddFeedProgress("feed_progress", () => live.DatagramsReceived, () => Volatile.Read(ref feedRunning.Value), options.FeedStallAfter);
+            }
             if (source is IFeedCountSource sequenced)
             {
                 EngineMetrics.RegisterFeedCounts(telemetry.Counters, sequenced.FeedCounts);
