@@ -4,6 +4,7 @@ using Engine.Events;
 using Engine.Features;
 using Engine.Inference;
 using Engine.Inference.Compiled;
+using Engine.Native;
 using Engine.Pipeline;
 using Engine.Signals;
 using Engine.Telemetry;
@@ -123,6 +124,12 @@ public sealed class ReplayReport
     /// <summary>Garbage collections and their pause time while telemetry ran.</summary>
     public GcJitter Gc { get; init; }
 
+    /// <summary>Where the telemetry, hiccup-meter and metrics threads were allowed to run, and why (away from the pinned hot-path cores, or unpinned).</summary>
+    public BackgroundCpuSet BackgroundCpus { get; init; } = BackgroundCpuSet.Unrestricted;
+
+    /// <summary>What pinning the telemetry thread achieved (null when <see cref="BackgroundCpus"/> restricts nothing).</summary>
+    public AffinityResult? BackgroundAffinity { get; init; }
+
     /// <summary>
     /// Every registered counter's value at the end of the run, keyed by its Prometheus series,
     /// e.g. <c>engine_gaps_total{feed="moldudp64"}</c> or <c>engine_inferences_total</c>.
@@ -155,8 +162,13 @@ public static class ReplayRunner
         ArgumentNullException.ThrowIfNull(modelPath);
         options ??= new ReplayOptions();
 
-        using var telemetry = new LatencyTelemetry(options.Hlog, options.HlogInterval);
-        using HiccupMeter? hiccups = options.HiccupMeter ? new HiccupMeter(telemetry) : null;
+        // Background threads keep off the cores the feed and stage threads are pinned to (computed from
+        // this thread's mask before anything is pinned: a thread inherits its creator's mask).
+        BackgroundCpuSet background = CpuAffinity.BackgroundCpus(
+            CpuAffinity.CurrentThreadCpus(),
+            [.. new[] { options.Pipeline.ProducerCore, options.Pipeline.ConsumerCore }.OfType<int>()]);
+        using var telemetry = new LatencyTelemetry(options.Hlog, options.HlogInterval) { BackgroundCpus = background };
+        using HiccupMeter? hiccups = options.HiccupMeter ? new HiccupMeter(telemetry) { BackgroundCpus = background } : null;
         using var features = new FeatureEngine(spec, options.Features);
         var books = new MarketBooks(options.ExpectedLiveOrders, options.Features.InitialInstruments);
         ModelSelection? selection = null;
@@ -180,7 +192,7 @@ public static class ReplayRunner
             {
                 EngineMetrics.RegisterFeedCounts(telemetry.Counters, sequenced.FeedCounts);
             }
-            using MetricsEndpoint? endpoint = options.Metrics is null ? null : new MetricsEndpoint(telemetry, health, options.Metrics);
+            using MetricsEndpoint? endpoint = options.Metrics is null ? null : new MetricsEndpoint(telemetry, health, options.Metrics) { BackgroundCpus = background };
             endpoint?.Start();
 
             using var pipeline = new TickPipeline<TSignal>(options.Pipeline);
@@ -219,6 +231,8 @@ public static class ReplayRunner
                 AllLatency = telemetry.AllSummaries(),
                 Gc = telemetry.Gc,
                 MetricsEndPoint = endpoint?.LocalEndPoint,
+                BackgroundCpus = background,
+                BackgroundAffinity = telemetry.BackgroundAffinity,
                 Counters = telemetry.Counters.Registrations.ToDictionary(c => c.LabelName is null ? c.Name : $"{c.Name}{{{c.LabelName}=\"{c.LabelValue}\"}}", c => c.Read()),
             };
         }
