@@ -213,6 +213,33 @@ public sealed class HistTests
     }
 
     [Test]
+    public void ProgressIsShownOnlyOnAnInteractiveTerminal()
+    {
+        Assert.That(ConsoleProgress.ShouldShow(outputRedirected: false, interactive: true), Is.True);
+        Assert.That(ConsoleProgress.ShouldShow(outputRedirected: true, interactive: true), Is.False, "piped or in a CI log");
+        Assert.That(ConsoleProgress.ShouldShow(outputRedirected: false, interactive: false), Is.False);
+        if (ConsoleProgress.Enabled)
+        {
+            Assert.Ignore("stdout is an interactive terminal here: the plain path is not the one taken.");
+        }
+
+        // Under the test runner stdout is not a terminal: the work runs plainly and prints nothing extra.
+        var captured = new StringWriter();
+        TextWriter original = Console.Out;
+        Console.SetOut(captured);
+        try
+        {
+            Assert.That(ConsoleProgress.Run("working", () => "3 of 4", () => 42), Is.EqualTo(42));
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.That(captured.ToString(), Is.Empty);
+    }
+
+    [Test]
     public void PlotWritesANonEmptyPngOfTheRequestedSize()
     {
         string log = WriteLog("a.hlog", 3_000_000, intervals: 5);

@@ -37,10 +37,21 @@ internal static partial class Commands
         var merge = new Command("merge", "Merge interval logs into one (intervals ordered by time, tags kept).") { inputs, output };
         merge.SetAction(r => Guard(() =>
         {
-            List<HlogFile> files = [.. r.GetValue(inputs)!.Select(HlogFile.Load)];
+            string[] paths = r.GetValue(inputs)!;
             string path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            int n = HlogMerge.Merge(files, File.Create(path));
+            int loaded = 0;
+            (List<HlogFile> files, int n) = ConsoleProgress.Run($"merging {paths.Length} logs", () => string.Create(CultureInfo.InvariantCulture, $"{Volatile.Read(ref loaded)}/{paths.Length} read"), () =>
+            {
+                var read = new List<HlogFile>(paths.Length);
+                foreach (string p in paths)
+                {
+                    read.Add(HlogFile.Load(p));
+                    Interlocked.Increment(ref loaded);
+                }
+
+                return (read, HlogMerge.Merge(read, File.Create(path)));
+            });
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "wrote [bold]{0}[/]: {1:N0} intervals from {2} logs", Markup.Escape(path), n, files.Count);
             return 0;
         }));
@@ -78,10 +89,13 @@ internal static partial class Commands
         };
         plot.SetAction(r => Guard(() =>
         {
-            HlogFile log = HlogFile.Load(r.GetValue(file)!);
-            string[] chosen = r.GetValue(tags) ?? [];
-            IReadOnlyList<string> selected = chosen.Length > 0 ? [.. chosen.SelectMany(t => HistReport.TagsToReport(log, t))] : DefaultPlotTags(log);
-            byte[] png = HistPlot.Render(log, selected, TimeWindow.Parse(r.GetValue(from), r.GetValue(to), log.StartTime), r.GetValue(width), r.GetValue(height));
+            (IReadOnlyList<string> selected, byte[] png) = ConsoleProgress.Run($"plotting {r.GetValue(file)}", () =>
+            {
+                HlogFile log = HlogFile.Load(r.GetValue(file)!);
+                string[] chosen = r.GetValue(tags) ?? [];
+                IReadOnlyList<string> chosenTags = chosen.Length > 0 ? [.. chosen.SelectMany(t => HistReport.TagsToReport(log, t))] : DefaultPlotTags(log);
+                return (chosenTags, HistPlot.Render(log, chosenTags, TimeWindow.Parse(r.GetValue(from), r.GetValue(to), log.StartTime), r.GetValue(width), r.GetValue(height)));
+            });
             string path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             File.WriteAllBytes(path, png);
