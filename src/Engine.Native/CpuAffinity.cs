@@ -14,6 +14,21 @@ public sealed record AffinityResult(IReadOnlyList<int> Requested, IReadOnlyList<
         $"requested [{string.Join(',', Requested)}], granted [{string.Join(',', Granted)}]: {Detail}";
 }
 
+/// <summary>Where background threads (telemetry, hiccup meter, metrics endpoint) may run, and why.</summary>
+/// <param name="Cpus">The CPUs to restrict them to; empty to leave them unpinned.</param>
+/// <param name="Detail">Why, in words (which CPUs the hot path holds).</param>
+public sealed record BackgroundCpuSet(IReadOnlyList<int> Cpus, string Detail)
+{
+    /// <summary>True when the background threads are to be restricted to <see cref="Cpus"/>.</summary>
+    public bool Restricts => Cpus.Count > 0;
+
+    /// <summary>No restriction: nothing on the hot path is pinned.</summary>
+    public static BackgroundCpuSet Unrestricted { get; } = new([], "no hot-path core pinned: background threads left unpinned");
+
+    /// <inheritdoc />
+    public override string ToString() => Detail;
+}
+
 /// <summary>
 /// Thread-to-CPU pinning through <c>sched_setaffinity</c>. Each call reports what the kernel
 /// granted; nothing fails silently. Cold path: call once when a stage thread starts.
@@ -63,6 +78,33 @@ public static unsafe class CpuAffinity
 
         bool same = granted.Count == cpus.Distinct().Count() && cpus.All(granted.Contains);
         return new AffinityResult(cpus, granted, same, same ? "pinned" : "kernel granted a different set");
+    }
+
+    /// <summary>
+    /// The CPUs background threads should use when the hot path pins <paramref name="pinned"/> out of
+    /// <paramref name="available"/>: every available CPU that is not pinned. When nothing is pinned,
+    /// or every available CPU is (background threads then have nowhere else to go and are left
+    /// unpinned, sharing those cores), the set is empty and the detail says why. Pure; any thread.
+    /// </summary>
+    public static BackgroundCpuSet BackgroundCpus(IReadOnlyList<int> available, IReadOnlyList<int> pinned)
+    {
+        ArgumentNullException.ThrowIfNull(available);
+        ArgumentNullException.ThrowIfNull(pinned);
+        if (pinned.Count == 0)
+        {
+            return BackgroundCpuSet.Unrestricted;
+        }
+
+        string hot = string.Join(',', pinned.Distinct().Order());
+        if (available.Count == 0)
+        {
+            return new BackgroundCpuSet([], $"hot path pinned to [{hot}], but this OS does not report the CPUs available: background threads left unpinned");
+        }
+
+        int[] rest = [.. available.Distinct().Where(c => !pinned.Contains(c)).Order()];
+        return rest.Length == 0
+            ? new BackgroundCpuSet([], $"every available CPU [{string.Join(',', available.Distinct().Order())}] is pinned to the hot path ([{hot}]): background threads left unpinned, sharing those cores")
+            : new BackgroundCpuSet(rest, $"restricted to [{string.Join(',', rest)}], away from the hot-path cores [{hot}]");
     }
 
     /// <summary>The CPUs the calling thread may run on (empty when the OS cannot tell).</summary>

@@ -58,6 +58,30 @@ public sealed partial class EndpointTests
     }
 
     [Test]
+    public void InterleavedRegistrationsRenderEachFamilyOnce()
+    {
+        using var telemetry = new LatencyTelemetry();
+        TelemetryCounters counters = telemetry.Counters;
+        counters.Register(TelemetryCounters.Gaps, "Sequence gaps.", () => 4, "line", "A");
+        counters.Register(TelemetryCounters.Duplicates, "Duplicates dropped.", () => 7, "line", "A");
+        counters.Register(TelemetryCounters.Gaps, "Sequence gaps.", () => 5, "line", "B");
+        counters.Register(TelemetryCounters.Duplicates, "Duplicates dropped.", () => 8, "line", "B");
+        counters.Register(TelemetryCounters.Gaps, "Sequence gaps.", () => 6, "line", "merged");
+
+        string text = new PrometheusText().Render(telemetry).ToString();
+
+        // The parser fails on a second HELP/TYPE of one family and on a sample away from its family's header.
+        Dictionary<string, string> types = ParseExposition(text, out List<(string Name, Dictionary<string, string> Labels, double Value)> samples);
+        Assert.That(types[TelemetryCounters.Gaps], Is.EqualTo("counter"));
+        Assert.That(Regex.Count(text, $"# TYPE {TelemetryCounters.Gaps} "), Is.EqualTo(1));
+        Assert.That(Regex.Count(text, $"# HELP {TelemetryCounters.Duplicates} "), Is.EqualTo(1));
+        Assert.That(Sample(samples, TelemetryCounters.Gaps, ("line", "A")), Is.EqualTo(4));
+        Assert.That(Sample(samples, TelemetryCounters.Gaps, ("line", "B")), Is.EqualTo(5));
+        Assert.That(Sample(samples, TelemetryCounters.Gaps, ("line", "merged")), Is.EqualTo(6));
+        Assert.That(Sample(samples, TelemetryCounters.Duplicates, ("line", "B")), Is.EqualTo(8));
+    }
+
+    [Test]
     public async Task HealthReportsAStalledConsumerAndReadiness()
     {
         using var telemetry = new LatencyTelemetry();
@@ -93,6 +117,40 @@ public sealed partial class EndpointTests
         Volatile.Write(ref consumed, 15);
         (status, _) = await Get(client, "/health/live");
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK), "advancing again");
+    }
+
+    [Test]
+    public void AStalledLiveFeedFailsLivenessEvenWithNothingPending()
+    {
+        long nowNs = 0, received = 0;
+        bool connected = false;
+        var health = new HealthChecks(() => nowNs);
+        health.AddProgress("stage", () => 100, () => 100, TimeSpan.FromSeconds(2));
+        health.AddFeedProgress("feed_progress", () => received, () => connected, TimeSpan.FromSeconds(3));
+
+        Assert.That(health.Live().Healthy, Is.True, "not connected yet: readiness's business");
+        connected = true;
+        Assert.That(health.Live().Healthy, Is.True, "just connected: the window starts now");
+        nowNs = 2_000_000_000;
+        Assert.That(health.Live().Healthy, Is.True, "2 s without a datagram, within the 3 s window");
+        received = 1;
+        nowNs = 4_000_000_000;
+        Assert.That(health.Live().Healthy, Is.True, "a heartbeat arrived");
+
+        // Scripted stall: the stage has nothing pending, but nothing arrives for 3 s.
+        nowNs = 7_000_000_000;
+        HealthReport stalled = health.Live();
+        Assert.That(stalled.Healthy, Is.False);
+        HealthCheckResult feed = stalled.Checks.Single(c => c.Name == "feed_progress");
+        Assert.That(feed.Detail, Does.StartWith("stalled: connected but no datagram or heartbeat for 3000 ms"));
+        Assert.That(stalled.Checks.Single(c => c.Name == "stage").Healthy, Is.True, "the stage check alone would call this live");
+
+        received = 2;
+        nowNs = 7_100_000_000;
+        Assert.That(health.Live().Healthy, Is.True, "receiving again");
+        connected = false;
+        nowNs = 60_000_000_000;
+        Assert.That(health.Live().Healthy, Is.True, "disconnected: not watched");
     }
 
     [Test]
@@ -146,6 +204,7 @@ public sealed partial class EndpointTests
     {
         var types = new Dictionary<string, string>();
         var helps = new HashSet<string>();
+        string? current = null;
         samples = [];
         Assert.That(text, Does.EndWith("\n"));
         foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -158,12 +217,14 @@ public sealed partial class EndpointTests
             else if ((m = TypeLine().Match(line)).Success)
             {
                 Assert.That(types.TryAdd(m.Groups[1].Value, m.Groups[2].Value), Is.True, $"one TYPE per family: {line}");
+                current = m.Groups[1].Value;
             }
             else if ((m = SampleLine().Match(line)).Success)
             {
                 string name = m.Groups["name"].Value;
                 string family = Regex.Replace(name, "_(bucket|sum|count)$", "");
                 Assert.That(types.ContainsKey(name) || (types.TryGetValue(family, out string? t) && t == "histogram"), Is.True, $"sample of an undeclared family: {line}");
+                Assert.That(name == current || (family == current && types[current] == "histogram"), Is.True, $"a family's samples follow its own TYPE line, together: {line}");
                 var labels = new Dictionary<string, string>();
                 foreach (Match l in LabelPair().Matches(m.Groups["labels"].Value))
                 {

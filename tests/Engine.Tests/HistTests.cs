@@ -129,10 +129,11 @@ public sealed class HistTests
     [Test]
     public void CompareExitsNonZeroOnlyWhenTheChosenPercentileRegressesPastTheThreshold()
     {
-        string baseline = WriteLog("base.hlog", 1_000_000);
-        string same = WriteLog("same.hlog", 1_000_000);
-        string worse = WriteLog("worse.hlog", 1_500_000);
-        string better = WriteLog("better.hlog", 800_000);
+        // 10 intervals: 10,000 samples per tag, so p99.9 has the 10 samples beyond it the gate needs.
+        string baseline = WriteLog("base.hlog", 1_000_000, intervals: 10);
+        string same = WriteLog("same.hlog", 1_000_000, intervals: 10);
+        string worse = WriteLog("worse.hlog", 1_500_000, intervals: 10);
+        string better = WriteLog("better.hlog", 800_000, intervals: 10);
 
         Assert.That(Commands.HistCompareRun(baseline, same, null, "p99.9", 1.10, json: false), Is.EqualTo(HistCompare.ExitOk));
         Assert.That(Commands.HistCompareRun(baseline, better, null, "p99.9", 1.10, json: false), Is.EqualTo(HistCompare.ExitOk));
@@ -149,6 +150,93 @@ public sealed class HistTests
         Assert.That(Commands.Build().Parse(["hist", "compare", baseline, worse, "--tag", "nope"]).Invoke(), Is.EqualTo(HistCompare.ExitBadInput));
         Assert.That(Commands.Build().Parse(["hist", "compare", baseline, worse, "--fail-on", "p42"]).Invoke(), Is.EqualTo(HistCompare.ExitBadInput));
         Assert.That(Commands.Build().Parse(["hist", "compare", baseline, worse, "--fail-on", "p99"]).Invoke(), Is.EqualTo(HistCompare.ExitRegression));
+    }
+
+    /// <summary>Writes one one-second interval per entry of <paramref name="tags"/>: <c>count</c> values spread uniformly up to <c>maxNs</c>.</summary>
+    private string WriteTags(string name, params (string Tag, long MaxNs, int Count)[] tags)
+    {
+        string path = Path.Combine(_dir, name);
+        DateTimeOffset t0 = new(2025, 6, 2, 14, 30, 0, TimeSpan.Zero);
+        using var writer = new HlogWriter(File.Create(path), t0);
+        foreach ((string tag, long max, int count) in tags)
+        {
+            var h = new TelemetryHistogram(0, 1, LatencyTelemetry.HighestTrackableNs, 3) { Tag = tag, StartTimeStamp = t0.ToUnixTimeMilliseconds(), EndTimeStamp = t0.ToUnixTimeMilliseconds() + 1000 };
+            for (int i = 1; i <= count; i++)
+            {
+                h.RecordValue(max * i / count);
+            }
+
+            writer.Append(h);
+        }
+
+        writer.Flush();
+        return path;
+    }
+
+    [Test]
+    public void GateLeavesTheHiccupTagOutUnlessNamed()
+    {
+        string a = WriteTags("a.hlog", ("tick_to_signal", 1_000_000, 20_000), (HiccupMeter.Tag, 50_000, 20_000));
+        string b = WriteTags("b.hlog", ("tick_to_signal", 1_000_000, 20_000), (HiccupMeter.Tag, 400_000, 20_000));
+
+        Assert.That(Commands.HistCompareRun(a, b, null, "p99.9", 1.10, json: false), Is.EqualTo(HistCompare.ExitOk), "the machine stalled more, the build did not change");
+        Assert.That(Commands.HistCompareRun(a, b, HiccupMeter.Tag, "p99.9", 1.10, json: false), Is.EqualTo(HistCompare.ExitRegression), "named explicitly: gated");
+
+        GateResult gate = HistCompare.Gate(HistCompare.Compare(HlogFile.Load(a), HlogFile.Load(b), null), "p99.9", 1.10, tagNamed: false);
+        Assert.That(gate.Regressions, Is.Empty);
+        Assert.That(gate.Skipped.Single().Tag, Is.EqualTo(HiccupMeter.Tag));
+        Assert.That(gate.Skipped.Single().Reason, Does.Contain("--tag hiccup"));
+
+        // A log against itself merged twice: the same data, so never a regression.
+        string twice = Path.Combine(_dir, "a+a.hlog");
+        HlogMerge.Merge([HlogFile.Load(a), HlogFile.Load(a)], File.Create(twice));
+        Assert.That(Commands.Build().Parse(["hist", "compare", a, twice, "--fail-on", "p99.9"]).Invoke(), Is.EqualTo(HistCompare.ExitOk));
+    }
+
+    [Test]
+    public void GateSkipsAPercentileWithTooSparseATail()
+    {
+        // 3,000 samples: 3 lie beyond p99.9 (too few to judge), 30 beyond p99 (enough).
+        string a = WriteTags("a.hlog", ("ring", 1_000_000, 3_000));
+        string b = WriteTags("b.hlog", ("ring", 2_000_000, 3_000));
+        IReadOnlyList<TagComparison> rows = HistCompare.Compare(HlogFile.Load(a), HlogFile.Load(b), null);
+
+        GateResult sparse = HistCompare.Gate(rows, "p99.9", 1.10, tagNamed: false);
+        Assert.That(sparse.Regressions, Is.Empty);
+        Assert.That(sparse.Skipped.Single().Reason, Does.Contain("3,000 samples leave 3 beyond p99.9"));
+        Assert.That(Commands.HistCompareRun(a, b, null, "p99.9", 1.10, json: false), Is.EqualTo(HistCompare.ExitOk));
+        Assert.That(Commands.HistCompareRun(a, b, "ring", "p99.9", 1.10, json: false), Is.EqualTo(HistCompare.ExitOk), "naming the tag does not make a sparse tail judgeable");
+
+        Assert.That(HistCompare.Gate(rows, "p99", 1.10, tagNamed: false).Regressions.Single().Tag, Is.EqualTo("ring"));
+        Assert.That(Commands.HistCompareRun(a, b, null, "p99", 1.10, json: false), Is.EqualTo(HistCompare.ExitRegression));
+        Assert.That(Commands.HistCompareRun(a, b, null, "max", 1.10, json: false), Is.EqualTo(HistCompare.ExitRegression), "max is one sample by definition, judged as asked");
+    }
+
+    [Test]
+    public void ProgressIsShownOnlyOnAnInteractiveTerminal()
+    {
+        Assert.That(ConsoleProgress.ShouldShow(outputRedirected: false, interactive: true), Is.True);
+        Assert.That(ConsoleProgress.ShouldShow(outputRedirected: true, interactive: true), Is.False, "piped or in a CI log");
+        Assert.That(ConsoleProgress.ShouldShow(outputRedirected: false, interactive: false), Is.False);
+        if (ConsoleProgress.Enabled)
+        {
+            Assert.Ignore("stdout is an interactive terminal here: the plain path is not the one taken.");
+        }
+
+        // Under the test runner stdout is not a terminal: the work runs plainly and prints nothing extra.
+        var captured = new StringWriter();
+        TextWriter original = Console.Out;
+        Console.SetOut(captured);
+        try
+        {
+            Assert.That(ConsoleProgress.Run("working", () => "3 of 4", () => 42), Is.EqualTo(42));
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        Assert.That(captured.ToString(), Is.Empty);
     }
 
     [Test]
@@ -175,6 +263,14 @@ public sealed class HistTests
 
         Assert.That(colours, Has.Count.GreaterThan(20));
         Assert.That(Commands.Build().Parse(["hist", "plot", log, "-o", png, "--tag", "nope"]).Invoke(), Is.EqualTo(HistCompare.ExitBadInput));
+
+        // The spectrum line ends at the max (the 100th percentile), at its right edge.
+        HistogramBase t2s = HlogFile.Load(log).Merge("tick_to_signal", TimeWindow.All)!.Histogram;
+        (double[] xs, double[] ys) = HistPlot.Spectrum(t2s);
+        Assert.That(Math.Pow(10, ys[^1]) * 1000, Is.EqualTo((double)t2s.GetMaxValue()).Within(0.1).Percent);
+        Assert.That(ys, Is.Ordered, "latency never falls as p rises");
+        Assert.That(xs[^1], Is.EqualTo(xs.Max()));
+        Assert.That(xs[^1], Is.GreaterThanOrEqualTo(Math.Log10(t2s.TotalCount)));
     }
 
     [Test]

@@ -26,6 +26,42 @@ public sealed class NativeTests
         Assert.That(CpuList.TryParse(text, out _), Is.False);
 
     [Test]
+    public void BackgroundThreadsGetTheCpusTheHotPathDoesNotPin()
+    {
+        BackgroundCpuSet rest = CpuAffinity.BackgroundCpus([0, 1, 2, 3], [1, 2]);
+        Assert.That(rest.Cpus, Is.EqualTo(new[] { 0, 3 }));
+        Assert.That(rest.Restricts, Is.True);
+        Assert.That(rest.Detail, Is.EqualTo("restricted to [0,3], away from the hot-path cores [1,2]"));
+
+        Assert.That(CpuAffinity.BackgroundCpus([0, 1, 2, 3], []), Is.SameAs(BackgroundCpuSet.Unrestricted), "nothing pinned: nothing to avoid");
+        Assert.That(CpuAffinity.BackgroundCpus([0, 1, 2, 3], [2, 2]).Cpus, Is.EqualTo(new[] { 0, 1, 3 }), "producer and stage on one core");
+        Assert.That(CpuAffinity.BackgroundCpus([4, 5], [0]).Cpus, Is.EqualTo(new[] { 4, 5 }), "a pinned CPU outside the mask takes nothing away");
+
+        BackgroundCpuSet none = CpuAffinity.BackgroundCpus([0, 1], [1, 0]);
+        Assert.That(none.Restricts, Is.False, "only the pinned CPUs exist: left unpinned");
+        Assert.That(none.Detail, Does.Contain("every available CPU [0,1] is pinned to the hot path ([0,1])"));
+        Assert.That(CpuAffinity.BackgroundCpus([], [0]).Detail, Does.Contain("does not report the CPUs available"));
+    }
+
+    [Test]
+    public void TelemetryThreadRestrictsItselfToItsBackgroundCpus()
+    {
+        IReadOnlyList<int> mine = CpuAffinity.CurrentThreadCpus();
+        if (mine.Count == 0)
+        {
+            Assert.Ignore("This OS does not report thread affinity.");
+        }
+
+        var set = new BackgroundCpuSet([mine[^1]], "test");
+        using var telemetry = new Engine.Telemetry.LatencyTelemetry(null, TimeSpan.FromMilliseconds(10)) { BackgroundCpus = set };
+        telemetry.Start();
+        telemetry.Stop();
+        Assert.That(telemetry.BackgroundAffinity, Is.Not.Null);
+        Assert.That(telemetry.BackgroundAffinity!.Granted, Is.EqualTo(new[] { mine[^1] }), telemetry.BackgroundAffinity.ToString());
+        Assert.That(CpuAffinity.CurrentThreadCpus(), Is.EqualTo(mine), "the caller's own mask is untouched");
+    }
+
+    [Test]
     public void CpuListFormatsRangesCompactly() =>
         Assert.That(CpuList.Format([11, 0, 2, 1, 3, 8, 10]), Is.EqualTo("0-3,8,10-11"));
 

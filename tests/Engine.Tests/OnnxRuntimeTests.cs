@@ -52,6 +52,27 @@ public sealed class OnnxRuntimeTests
     }
 
     [Test]
+    public void LoadFallbacksAreExportedAsCountersWithTheirReason()
+    {
+        using OnnxModel model = OnnxModel.Load(Demo, new ModelOptions { Providers = [ExecutionProviderKind.Cuda, ExecutionProviderKind.Cpu] });
+        var selection = new Engine.Inference.Compiled.ModelSelection(model, "ONNX Runtime", "test") { CompiledFallback = "compiled_disagreed" };
+        using var telemetry = new Engine.Telemetry.LatencyTelemetry();
+        Engine.Telemetry.EngineMetrics.RegisterModelLoad(telemetry.Counters, selection);
+        string text = new Engine.Telemetry.PrometheusText().Render(telemetry).ToString();
+
+        Assert.That(text, Does.Contain("engine_fallbacks_total{reason=\"compiled_disagreed\"} 1\n"));
+        Assert.That(text, Does.Contain("engine_fallbacks_total{reason=\"compiled_unsupported\"} 0\n"));
+        if (model.Provider == ExecutionProviderKind.Cpu)
+        {
+            Assert.That(text, Does.Contain("engine_fallbacks_total{reason=\"provider_cuda_failed\"} 1\n"), "no GPU here: CUDA failed, CPU runs it");
+        }
+        else
+        {
+            Assert.That(text, Does.Not.Contain("provider_cuda_failed"));
+        }
+    }
+
+    [Test]
     public void OnlyUnavailableProvidersIsAClearErrorNamingEach()
     {
         try

@@ -71,6 +71,8 @@ public sealed class CaptureReplayTests
             Assert.That(recorded.Feed.RejectedFor(RejectReason.DuplicateSequence), Is.EqualTo(itch.Feed.Read), "every B copy was a duplicate");
             Assert.That(recorded.Feed.Read, Is.EqualTo(recorded.Feed.Processed + recorded.Feed.Rejected));
             Assert.That(recorded.Processor.OfKind(TickKind.SequenceGap), Is.Zero);
+            Assert.That(recorded.Counters["engine_duplicates_total{feed=\"moldudp64\"}"], Is.EqualTo(itch.Feed.Read), "exported: every B copy");
+            Assert.That(recorded.Counters["engine_gaps_total{feed=\"moldudp64\"}"], Is.Zero);
             Assert.That(recorded.GcCollectionsDuringRun, Is.All.Zero, "no GC while the capture replayed");
             var replay = (CaptureReplaySource)fromCapture;
             Assert.That(replay.Arbiter.Ended, Is.True);
@@ -108,6 +110,9 @@ public sealed class CaptureReplayTests
         int lost = Enumerable.Range(0, packets.Count).Count(i => i % 1000 == 500);
         Assert.That(source.Arbiter.Gaps, Is.EqualTo(lost));
         Assert.That(report.Processor.OfKind(TickKind.SequenceGap), Is.EqualTo(lost));
+        Assert.That(report.Counters["engine_gaps_total{feed=\"moldudp64\"}"], Is.EqualTo(lost), "exported with the metrics");
+        Assert.That(report.Counters["engine_missed_messages_total{feed=\"moldudp64\"}"], Is.EqualTo(source.Arbiter.MissedMessages));
+        Assert.That(report.Counters["engine_fallbacks_total{reason=\"compiled_unsupported\"}"], Is.Zero);
         Assert.That(report.Processor.MissedMessages, Is.EqualTo(source.Arbiter.MissedMessages));
         Assert.That(report.Processor.Ticks, Is.EqualTo(report.Feed.Published));
         Assert.That(report.Run.Succeeded, Is.True);

@@ -237,6 +237,28 @@ public sealed class IexTests
         Assert.That(source.Decoder.Symbols.NameOf(1), Is.EqualTo("ZIEXT"));
     }
 
+    [Test]
+    public void ThePcapSourceRecordsExchangeToCaptureLatency()
+    {
+        // Messages stamped by IEX at T0 and T0 + 2 µs, captured at T0 + 5 µs: 5 µs and 3 µs.
+        var iex = new IexWriter(IexProtocol.Deep10);
+        var pcap = new PcapWriter();
+        iex.SystemEvent(T0, 'O').PriceLevel(T0 + 2_000, "ZIEXT", Side.Sell, 5, 1_0000_0000);
+        pcap.Udp(T0 + 5_000, 1, iex.Segment());
+        using var ring = new RingBuffer<Tick>(16);
+        var publisher = new TickPublisher(ring, new SingleProducerSequencer(16));
+        using var telemetry = new Engine.Telemetry.LatencyTelemetry();
+        publisher.HandOffTimer = telemetry.RingHandOff(16);
+        new IexPcapSource(pcap.ToArray()).Run(publisher, CancellationToken.None);
+        telemetry.Cut();
+
+        HdrHistogram.HistogramBase h = telemetry.Total(Engine.Telemetry.LatencyStage.ExchangeToReceive);
+        Assert.That(h.TotalCount, Is.EqualTo(2), "one per message; the implied definition repeats its message's stamp and is not counted");
+        Assert.That(HdrHistogram.HistogramExtensions.GetMaxValue(h), Is.EqualTo(5_000).Within(0.1).Percent);
+        Assert.That(h.GetValueAtPercentile(50), Is.EqualTo(3_000).Within(0.1).Percent);
+        Assert.That(telemetry.Total(Engine.Telemetry.LatencyStage.Publish).TotalCount, Is.EqualTo(3), "every tick is still timed to the ring");
+    }
+
     internal static (List<Tick> Ticks, IexCaptureDecoder Decoder) Decode(byte[] capture)
     {
         var decoder = new IexCaptureDecoder();

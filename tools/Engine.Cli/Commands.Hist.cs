@@ -37,10 +37,21 @@ internal static partial class Commands
         var merge = new Command("merge", "Merge interval logs into one (intervals ordered by time, tags kept).") { inputs, output };
         merge.SetAction(r => Guard(() =>
         {
-            List<HlogFile> files = [.. r.GetValue(inputs)!.Select(HlogFile.Load)];
+            string[] paths = r.GetValue(inputs)!;
             string path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            int n = HlogMerge.Merge(files, File.Create(path));
+            int loaded = 0;
+            (List<HlogFile> files, int n) = ConsoleProgress.Run($"merging {paths.Length} logs", () => string.Create(CultureInfo.InvariantCulture, $"{Volatile.Read(ref loaded)}/{paths.Length} read"), () =>
+            {
+                var read = new List<HlogFile>(paths.Length);
+                foreach (string p in paths)
+                {
+                    read.Add(HlogFile.Load(p));
+                    Interlocked.Increment(ref loaded);
+                }
+
+                return (read, HlogMerge.Merge(read, File.Create(path)));
+            });
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "wrote [bold]{0}[/]: {1:N0} intervals from {2} logs", Markup.Escape(path), n, files.Count);
             return 0;
         }));
@@ -52,7 +63,7 @@ internal static partial class Commands
         var a = new Argument<string>("baseline") { Description = "Log A (baseline)." };
         var b = new Argument<string>("candidate") { Description = "Log B (candidate)." };
         var tag = new Option<string?>("--tag") { Description = "Only this tag (default: every tag both logs have)." };
-        var failOn = new Option<string?>("--fail-on") { Description = "Exit 1 when B/A at this column (p50 p90 p99 p99.9 p99.99 max) exceeds --threshold for any compared tag." };
+        var failOn = new Option<string?>("--fail-on") { Description = "Exit 1 when B/A at this column (p50 p90 p99 p99.9 p99.99 max) exceeds --threshold for any gated tag (hiccup only when named with --tag; a tag with fewer than 10 samples beyond the percentile is skipped, with the reason printed)." };
         var threshold = new Option<double>("--threshold") { Description = "Largest acceptable B/A ratio for --fail-on.", DefaultValueFactory = _ => 1.10 };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var compare = new Command("compare", "Compare two logs per tag: A and B side by side with B/A per percentile; with --fail-on, a CI gate (exit 0 ok, 1 regression, 2 bad input).")
@@ -78,10 +89,13 @@ internal static partial class Commands
         };
         plot.SetAction(r => Guard(() =>
         {
-            HlogFile log = HlogFile.Load(r.GetValue(file)!);
-            string[] chosen = r.GetValue(tags) ?? [];
-            IReadOnlyList<string> selected = chosen.Length > 0 ? [.. chosen.SelectMany(t => HistReport.TagsToReport(log, t))] : DefaultPlotTags(log);
-            byte[] png = HistPlot.Render(log, selected, TimeWindow.Parse(r.GetValue(from), r.GetValue(to), log.StartTime), r.GetValue(width), r.GetValue(height));
+            (IReadOnlyList<string> selected, byte[] png) = ConsoleProgress.Run($"plotting {r.GetValue(file)}", () =>
+            {
+                HlogFile log = HlogFile.Load(r.GetValue(file)!);
+                string[] chosen = r.GetValue(tags) ?? [];
+                IReadOnlyList<string> chosenTags = chosen.Length > 0 ? [.. chosen.SelectMany(t => HistReport.TagsToReport(log, t))] : DefaultPlotTags(log);
+                return (chosenTags, HistPlot.Render(log, chosenTags, TimeWindow.Parse(r.GetValue(from), r.GetValue(to), log.StartTime), r.GetValue(width), r.GetValue(height)));
+            });
             string path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             File.WriteAllBytes(path, png);
@@ -144,10 +158,11 @@ internal static partial class Commands
         HlogFile a = HlogFile.Load(pathA);
         HlogFile b = HlogFile.Load(pathB);
         IReadOnlyList<TagComparison> rows = HistCompare.Compare(a, b, tag);
-        IReadOnlyList<TagComparison> regressions = failOn is null ? [] : HistCompare.Regressions(rows, failOn, threshold);
+        GateResult gate = failOn is null ? GateResult.None : HistCompare.Gate(rows, failOn, threshold, tagNamed: tag is not null);
+        IReadOnlyList<TagComparison> regressions = gate.Regressions;
         if (json)
         {
-            Console.Out.WriteLine(HistCompare.Json(a, b, rows, failOn, threshold, regressions));
+            Console.Out.WriteLine(HistCompare.Json(a, b, rows, failOn, threshold, gate));
         }
         else
         {
@@ -160,9 +175,14 @@ internal static partial class Commands
                     AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[red]regression[/]: {0} {1} B/A = {2:F3} > {3:F3}", Markup.Escape(r.Tag), failOn, r.Ratio(failOn), threshold);
                 }
 
+                foreach (GateSkip k in gate.Skipped)
+                {
+                    AnsiConsole.MarkupLine("[grey]not gated[/]: {0}: {1}", Markup.Escape(k.Tag), Markup.Escape(k.Reason));
+                }
+
                 if (regressions.Count == 0)
                 {
-                    AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[green]ok[/]: {0} B/A ≤ {1:F3} for every compared tag", failOn, threshold);
+                    AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[green]ok[/]: {0} B/A ≤ {1:F3} for every gated tag", failOn, threshold);
                 }
             }
         }

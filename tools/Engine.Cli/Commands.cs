@@ -192,7 +192,12 @@ internal static partial class Commands
         ReplayReport report;
         try
         {
-            report = ReplayRunner.Run(source, spec, modelPath, new PredictionLogHandler(log), options);
+            // A status line on a terminal only (not in CI logs or tests); the report below is unchanged.
+            ITickSource running = source;
+            report = ConsoleProgress.Run(
+                $"replaying {Path.GetFileName(args.Capture)}",
+                () => string.Create(CultureInfo.InvariantCulture, $"{running.Counters.Read:N0} messages read, {running.Counters.Published:N0} ticks published"),
+                () => ReplayRunner.Run(running, spec, modelPath, new PredictionLogHandler(log), options));
         }
         catch (Exception ex) when (ex is ModelLoadException || (ex is ArgumentException or System.Net.Sockets.SocketException && metrics is not null))
         {

@@ -4,6 +4,7 @@ using Engine.Events;
 using Engine.Features;
 using Engine.Inference;
 using Engine.Inference.Compiled;
+using Engine.Native;
 using Engine.Pipeline;
 using Engine.Signals;
 using Engine.Telemetry;
@@ -36,6 +37,12 @@ public sealed record ReplayOptions
 
     /// <summary>Run the platform hiccup meter (a 1 ms sleeper, tag <c>hiccup</c>) beside the pipeline. On by default.</summary>
     public bool HiccupMeter { get; init; } = true;
+
+    /// <summary>
+    /// For a live feed (<see cref="ILiveFeed"/>): /health/live fails when no datagram or heartbeat arrived
+    /// for this long while the feed runs. Default 3 s (MoldUDP64 heartbeats come about once a second).
+    /// </summary>
+    public TimeSpan FeedStallAfter { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Serve /metrics and /health while the run lasts; null (the default) for no endpoint.</summary>
     public MetricsEndpointOptions? Metrics { get; init; }
@@ -117,6 +124,18 @@ public sealed class ReplayReport
     /// <summary>Garbage collections and their pause time while telemetry ran.</summary>
     public GcJitter Gc { get; init; }
 
+    /// <summary>Where the telemetry, hiccup-meter and metrics threads were allowed to run, and why (away from the pinned hot-path cores, or unpinned).</summary>
+    public BackgroundCpuSet BackgroundCpus { get; init; } = BackgroundCpuSet.Unrestricted;
+
+    /// <summary>What pinning the telemetry thread achieved (null when <see cref="BackgroundCpus"/> restricts nothing).</summary>
+    public AffinityResult? BackgroundAffinity { get; init; }
+
+    /// <summary>
+    /// Every registered counter's value at the end of the run, keyed by its Prometheus series,
+    /// e.g. <c>engine_gaps_total{feed="moldudp64"}</c> or <c>engine_inferences_total</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> Counters { get; init; } = new Dictionary<string, long>();
+
     /// <summary>Where the metrics endpoint listened (null when off).</summary>
     public System.Net.IPEndPoint? MetricsEndPoint { get; init; }
 
@@ -143,8 +162,13 @@ public static class ReplayRunner
         ArgumentNullException.ThrowIfNull(modelPath);
         options ??= new ReplayOptions();
 
-        using var telemetry = new LatencyTelemetry(options.Hlog, options.HlogInterval);
-        using HiccupMeter? hiccups = options.HiccupMeter ? new HiccupMeter(telemetry) : null;
+        // Background threads keep off the cores the feed and stage threads are pinned to (computed from
+        // this thread's mask before anything is pinned: a thread inherits its creator's mask).
+        BackgroundCpuSet background = CpuAffinity.BackgroundCpus(
+            CpuAffinity.CurrentThreadCpus(),
+            [.. new[] { options.Pipeline.ProducerCore, options.Pipeline.ConsumerCore }.OfType<int>()]);
+        using var telemetry = new LatencyTelemetry(options.Hlog, options.HlogInterval) { BackgroundCpus = background };
+        using HiccupMeter? hiccups = options.HiccupMeter ? new HiccupMeter(telemetry) { BackgroundCpus = background } : null;
         using var features = new FeatureEngine(spec, options.Features);
         var books = new MarketBooks(options.ExpectedLiveOrders, options.Features.InitialInstruments);
         ModelSelection? selection = null;
@@ -160,7 +184,15 @@ public static class ReplayRunner
             health.AddReadiness("model", () => Volatile.Read(ref modelReady.Value), $"model {Path.GetFileName(modelPath)} loaded and warmed on the stage thread");
             health.AddReadiness("feed", () => Volatile.Read(ref feedRunning.Value), $"feed connected: {source.Description} running");
             EngineMetrics.RegisterFeed(telemetry.Counters, source.Counters);
-            using MetricsEndpoint? endpoint = options.Metrics is null ? null : new MetricsEndpoint(telemetry, health, options.Metrics);
+            if (source is ILiveFeed live)
+            {
+                health.AddFeedProgress("feed_progress", () => live.DatagramsReceived, () => Volatile.Read(ref feedRunning.Value), options.FeedStallAfter);
+            }
+            if (source is IFeedCountSource sequenced)
+            {
+                EngineMetrics.RegisterFeedCounts(telemetry.Counters, sequenced.FeedCounts);
+            }
+            using MetricsEndpoint? endpoint = options.Metrics is null ? null : new MetricsEndpoint(telemetry, health, options.Metrics) { BackgroundCpus = background };
             endpoint?.Start();
 
             using var pipeline = new TickPipeline<TSignal>(options.Pipeline);
@@ -177,6 +209,7 @@ public static class ReplayRunner
 
             ProcessorCounters stage = pipeline.Processor.Counters;
             EngineMetrics.RegisterStage(telemetry.Counters, stage);
+            EngineMetrics.RegisterModelLoad(telemetry.Counters, selection!);
             health.AddProgress("stage", () => source.Counters.Published, () => stage.Ticks, TimeSpan.FromSeconds(2));
 
             telemetry.Start();
@@ -198,6 +231,9 @@ public static class ReplayRunner
                 AllLatency = telemetry.AllSummaries(),
                 Gc = telemetry.Gc,
                 MetricsEndPoint = endpoint?.LocalEndPoint,
+                BackgroundCpus = background,
+                BackgroundAffinity = telemetry.BackgroundAffinity,
+                Counters = telemetry.Counters.Registrations.ToDictionary(c => c.LabelName is null ? c.Name : $"{c.Name}{{{c.LabelName}=\"{c.LabelValue}\"}}", c => c.Read()),
             };
         }
         finally

@@ -39,7 +39,8 @@ public sealed record HealthReport(bool Healthy, IReadOnlyList<HealthCheckResult>
 /// <summary>
 /// Liveness and readiness checks for the health endpoints. Liveness: every registered progress check
 /// (a consumer keeping up with what is published to it) advances — a consumer with work pending
-/// that has not moved for longer than its stall limit fails it. Readiness: every registered
+/// that has not moved for longer than its stall limit fails it — and every live feed receives
+/// datagrams or heartbeats within its window while connected. Readiness: every registered
 /// condition holds (models loaded and warmed, feed connected).
 /// </summary>
 /// <remarks>
@@ -50,8 +51,38 @@ public sealed record HealthReport(bool Healthy, IReadOnlyList<HealthCheckResult>
 public sealed class HealthChecks
 {
     private readonly Lock _gate = new();
+    private readonly Func<long> _clockNs;
     private readonly List<Progress> _progress = [];
+    private readonly List<FeedProgress> _feeds = [];
     private readonly List<(string Name, Func<bool> IsReady, string Meaning)> _readiness = [];
+
+    /// <summary>Checks timed by the monotonic clock.</summary>
+    public HealthChecks()
+        : this(MonotonicClock.NowNs)
+    {
+    }
+
+    /// <summary>Checks timed by <paramref name="clockNs"/> (tests script time with it).</summary>
+    internal HealthChecks(Func<long> clockNs) => _clockNs = clockNs;
+
+    /// <summary>
+    /// Liveness of a live feed: while <paramref name="connected"/> is true, <paramref name="received"/>
+    /// (datagrams and heartbeats, every line) must advance at least once per <paramref name="window"/>.
+    /// An exchange sends heartbeats when it has nothing else, so silence for longer than that means the
+    /// feed stalled (a dead line, a lost multicast join), even when the stage has nothing pending.
+    /// Passes while not connected (readiness reports that).
+    /// </summary>
+    public void AddFeedProgress(string name, Func<long> received, Func<bool> connected, TimeSpan window)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(received);
+        ArgumentNullException.ThrowIfNull(connected);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
+        lock (_gate)
+        {
+            _feeds.Add(new FeedProgress(name, received, connected, (long)window.TotalNanoseconds));
+        }
+    }
 
     /// <summary>
     /// Liveness: <paramref name="consumed"/> must advance while it is behind <paramref name="published"/>;
@@ -84,8 +115,13 @@ public sealed class HealthChecks
     {
         lock (_gate)
         {
-            long now = MonotonicClock.NowNs();
-            var results = new List<HealthCheckResult>(_progress.Count);
+            long now = _clockNs();
+            var results = new List<HealthCheckResult>(_progress.Count + _feeds.Count);
+            foreach (FeedProgress f in _feeds)
+            {
+                results.Add(f.Evaluate(now));
+            }
+
             foreach (Progress p in _progress)
             {
                 results.Add(p.Evaluate(now));
@@ -108,6 +144,38 @@ public sealed class HealthChecks
             }
 
             return new HealthReport(results.TrueForAll(r => r.Healthy), results);
+        }
+    }
+
+    private sealed class FeedProgress(string name, Func<long> received, Func<bool> connected, long windowNs)
+    {
+        private long _lastReceived = -1;
+        private long _lastChangeNs;
+        private bool _wasConnected;
+
+        public HealthCheckResult Evaluate(long now)
+        {
+            CultureInfo ic = CultureInfo.InvariantCulture;
+            if (!connected())
+            {
+                _wasConnected = false;
+                return new HealthCheckResult(name, true, "not connected (readiness reports it); nothing to watch");
+            }
+
+            long r = received();
+            if (!_wasConnected || r != _lastReceived)
+            {
+                // A fresh connection starts its window now: the first datagram may take up to one window.
+                _wasConnected = true;
+                _lastReceived = r;
+                _lastChangeNs = now;
+                return new HealthCheckResult(name, true, string.Create(ic, $"receiving: {r:N0} datagrams and heartbeats so far"));
+            }
+
+            double quietMs = (now - _lastChangeNs) / 1e6;
+            return now - _lastChangeNs >= windowNs
+                ? new HealthCheckResult(name, false, string.Create(ic, $"stalled: connected but no datagram or heartbeat for {quietMs:F0} ms (window {windowNs / 1e6:F0} ms; {r:N0} received so far)"))
+                : new HealthCheckResult(name, true, string.Create(ic, $"last datagram or heartbeat {quietMs:F0} ms ago (window {windowNs / 1e6:F0} ms)"));
         }
     }
 

@@ -57,6 +57,15 @@ public sealed class HiccupMeter : IDisposable
     /// <summary>The meter thread's timer slack once running (ns; Linux), null where the OS has none or refused to set it.</summary>
     public long? TimerSlackNs { get; private set; }
 
+    /// <summary>
+    /// Where the background thread may run (see <see cref="CpuAffinity.BackgroundCpus"/>): set before
+    /// <see cref="Start"/>; the thread restricts itself to it when it starts. Default: unrestricted.
+    /// </summary>
+    public BackgroundCpuSet BackgroundCpus { get; set; } = BackgroundCpuSet.Unrestricted;
+
+    /// <summary>What pinning the background thread achieved (null when <see cref="BackgroundCpus"/> restricts nothing, or before the thread ran). Written by that thread; read it after <c>Stop</c>.</summary>
+    public AffinityResult? BackgroundAffinity { get; private set; }
+
     /// <summary>Starts the meter thread.</summary>
     public void Start()
     {
@@ -82,6 +91,7 @@ public sealed class HiccupMeter : IDisposable
 
     private void Run()
     {
+        BackgroundAffinity = BackgroundThreads.Apply(BackgroundCpus);
         // Without this every sleep ends up to the default 50 µs slack late, and lateness measured from the
         // shortest sleep would be the slack (p50 ~55 µs), not the platform.
         TimerSlackNs = TimerSlack.SetCurrentThread(1);

@@ -29,9 +29,10 @@ public enum LatencyStage
     RingWait,
 
     /// <summary>
-    /// Exchange timestamp → receive, for feeds whose exchange timestamps are on a wall clock this
-    /// host can compare with (live feeds with synchronized clocks). Not recorded by capture replays,
-    /// whose exchange time is the capture's, not now.
+    /// Exchange timestamp → receive, for inputs whose two timestamps share one clock. Recorded today by
+    /// IEX pcap replays (capture timestamp − IEX message timestamp, both ns since the epoch: the
+    /// recording host's latency from the exchange). Live MoldUDP64/ITCH feeds do not record it (ITCH
+    /// carries ns since midnight with no date or zone); neither do engine-capture or ITCH file replays.
     /// </summary>
     ExchangeToReceive,
 }

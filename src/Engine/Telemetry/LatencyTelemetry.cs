@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Engine.Native;
 using HdrHistogram;
 
 namespace Engine.Telemetry;
@@ -198,11 +199,20 @@ public sealed class LatencyTelemetry : IDisposable
                 return existing.Capacity == ringCapacity ? existing : throw new InvalidOperationException($"The ring hand-off timer was created for {existing.Capacity} slots, not {ringCapacity}.");
             }
 
-            var timer = new RingHandOffTimer(ringCapacity, Stage(LatencyStage.Publish), Stage(LatencyStage.RingWait));
+            var timer = new RingHandOffTimer(ringCapacity, Stage(LatencyStage.Publish), Stage(LatencyStage.RingWait), Stage(LatencyStage.ExchangeToReceive));
             Volatile.Write(ref _ringHandOff, timer);
             return timer;
         }
     }
+
+    /// <summary>
+    /// Where the background thread may run (see <see cref="CpuAffinity.BackgroundCpus"/>): set before
+    /// <see cref="Start"/>; the thread restricts itself to it when it starts. Default: unrestricted.
+    /// </summary>
+    public BackgroundCpuSet BackgroundCpus { get; set; } = BackgroundCpuSet.Unrestricted;
+
+    /// <summary>What pinning the background thread achieved (null when <see cref="BackgroundCpus"/> restricts nothing, or before the thread ran). Written by that thread; read it after <c>Stop</c>.</summary>
+    public AffinityResult? BackgroundAffinity { get; private set; }
 
     /// <summary>Starts the background interval thread (see the remarks on pinning).</summary>
     public void Start()
@@ -357,6 +367,7 @@ public sealed class LatencyTelemetry : IDisposable
 
     private void IntervalLoop()
     {
+        BackgroundAffinity = BackgroundThreads.Apply(BackgroundCpus);
         while (!_stop.Wait(Interval))
         {
             Cut();

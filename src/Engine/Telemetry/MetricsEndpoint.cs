@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Engine.Native;
 
 namespace Engine.Telemetry;
 
@@ -68,6 +69,15 @@ public sealed class MetricsEndpoint : IDisposable
     /// <summary>Requests served.</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
+    /// <summary>
+    /// Where the background thread may run (see <see cref="CpuAffinity.BackgroundCpus"/>): set before
+    /// <see cref="Start"/>; the thread restricts itself to it when it starts. Default: unrestricted.
+    /// </summary>
+    public BackgroundCpuSet BackgroundCpus { get; set; } = BackgroundCpuSet.Unrestricted;
+
+    /// <summary>What pinning the background thread achieved (null when <see cref="BackgroundCpus"/> restricts nothing, or before the thread ran). Written by that thread; read it after <c>Stop</c>.</summary>
+    public AffinityResult? BackgroundAffinity { get; private set; }
+
     /// <summary>Starts serving on the endpoint's own thread.</summary>
     public void Start()
     {
@@ -91,6 +101,7 @@ public sealed class MetricsEndpoint : IDisposable
 
     private void Serve()
     {
+        BackgroundAffinity = BackgroundThreads.Apply(BackgroundCpus);
         while (!_stopping)
         {
             // Poll so a stop is seen within 100 ms without closing the socket under a blocked Accept.

@@ -51,9 +51,11 @@ public sealed class RingHandOffTimer
     private readonly long _mask;
     private readonly LatencyRecorder _publish;
     private readonly LatencyRecorder _ringWait;
+    private readonly LatencyRecorder? _exchangeToReceive;
 
-    internal RingHandOffTimer(int ringCapacity, LatencyRecorder publish, LatencyRecorder ringWait)
+    internal RingHandOffTimer(int ringCapacity, LatencyRecorder publish, LatencyRecorder ringWait, LatencyRecorder? exchangeToReceive = null)
     {
+        _exchangeToReceive = exchangeToReceive;
         if (ringCapacity <= 0 || (ringCapacity & (ringCapacity - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(ringCapacity), ringCapacity, "Ring capacity must be a positive power of two.");
@@ -75,6 +77,13 @@ public sealed class RingHandOffTimer
         _publishedAt[sequence & _mask] = now;
         _publish.Record(now - receivedNs);
     }
+
+    /// <summary>
+    /// Producer: one message's exchange timestamp → receive, in ns, for a source whose two timestamps are
+    /// on one clock (an IEX pcap: IEX's send time and the capture time, both ns since the epoch).
+    /// Wait-free, allocation-free; the feed thread only.
+    /// </summary>
+    public void ExchangeToReceive(long nanoseconds) => _exchangeToReceive?.Record(nanoseconds);
 
     /// <summary>Consumer: the tick at <paramref name="sequence"/> was taken off the ring at <paramref name="dequeuedNs"/>.</summary>
     public void Dequeued(long sequence, long dequeuedNs) => _ringWait.Record(dequeuedNs - _publishedAt[sequence & _mask]);

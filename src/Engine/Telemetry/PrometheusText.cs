@@ -94,29 +94,55 @@ public sealed class PrometheusText
             return 0;
         });
 
-        string? family = null;
-        foreach (CounterRegistration c in telemetry.Counters.Registrations)
+        // The format wants each family's HELP/TYPE once with all its samples together; registrations
+        // of one name can interleave with others (line A's gaps, line A's duplicates, line B's gaps),
+        // so render family by family, in order of first registration.
+        IReadOnlyList<CounterRegistration> registrations = telemetry.Counters.Registrations;
+        for (int i = 0; i < registrations.Count; i++)
         {
-            if (c.Name != family)
+            string name = registrations[i].Name;
+            if (IsEarlierFamily(registrations, i))
             {
-                Header(t, c.Name, "counter", c.Help);
-                family = c.Name;
+                continue;
             }
 
-            t.Append(c.Name);
-            if (c.LabelName is not null)
+            Header(t, name, "counter", registrations[i].Help);
+            for (int j = i; j < registrations.Count; j++)
             {
-                t.Append('{').Append(c.LabelName).Append("=\"");
-                Escape(t, c.LabelValue!);
-                t.Append("\"}");
-            }
+                CounterRegistration c = registrations[j];
+                if (c.Name != name)
+                {
+                    continue;
+                }
 
-            t.Append(' ').Append(c.Read()).Append('\n');
+                t.Append(c.Name);
+                if (c.LabelName is not null)
+                {
+                    t.Append('{').Append(c.LabelName).Append("=\"");
+                    Escape(t, c.LabelValue!);
+                    t.Append("\"}");
+                }
+
+                t.Append(' ').Append(c.Read()).Append('\n');
+            }
         }
 
         Header(t, "engine_telemetry_intervals_total", "counter", "Telemetry intervals cut since start.");
         t.Append("engine_telemetry_intervals_total ").Append(telemetry.Intervals).Append('\n');
         return t;
+    }
+
+    private static bool IsEarlierFamily(IReadOnlyList<CounterRegistration> registrations, int index)
+    {
+        for (int k = 0; k < index; k++)
+        {
+            if (registrations[k].Name == registrations[index].Name)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Throws unless <paramref name="name"/> is a valid metric or label name (<c>[a-zA-Z_:][a-zA-Z0-9_:]*</c>).</summary>

@@ -69,14 +69,17 @@ public sealed class TelemetryCounters
     /// <summary>Model runs.</summary>
     public const string Inferences = "engine_inferences_total";
 
-    /// <summary>Predictions served by a fallback instead of the model (label <c>reason</c>).</summary>
+    /// <summary>Model back-end fallbacks taken at load (label <c>reason</c>): compiled kernel → ONNX Runtime, or an execution provider that failed → the next one.</summary>
     public const string Fallbacks = "engine_fallbacks_total";
 
     /// <summary>Sequence gaps detected on a feed (label <c>line</c> or <c>feed</c>).</summary>
     public const string Gaps = "engine_gaps_total";
 
-    /// <summary>Duplicate messages dropped on a feed.</summary>
+    /// <summary>Duplicate messages dropped on a feed (label <c>feed</c>).</summary>
     public const string Duplicates = "engine_duplicates_total";
+
+    /// <summary>Sequence numbers a feed reported missing, over all gaps (label <c>feed</c>).</summary>
+    public const string MissedMessages = "engine_missed_messages_total";
 
     private readonly Lock _gate = new();
     private readonly List<CounterRegistration> _registrations = [];

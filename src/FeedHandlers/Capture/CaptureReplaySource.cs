@@ -24,7 +24,7 @@ public readonly record struct CaptureDamage(long Offset, CaptureCorruption What)
 /// <see cref="RejectReason.TruncatedFrame"/> when the file ends inside one), listed in
 /// <see cref="Damage"/>, and the replay resumes at the next good chunk. Runs once.
 /// </remarks>
-public sealed class CaptureReplaySource : ITickSource, IPacedSource, IDisposable
+public sealed class CaptureReplaySource : ITickSource, IPacedSource, IFeedCountSource, IDisposable
 {
     private readonly CaptureReader _reader;
     private readonly MoldUdp64Arbiter<ItchTickSink> _arbiter;
@@ -71,6 +71,9 @@ public sealed class CaptureReplaySource : ITickSource, IPacedSource, IDisposable
 
     /// <summary>The arbiter: gaps, duplicates, per-line counters.</summary>
     public MoldUdp64Arbiter<ItchTickSink> Arbiter => _arbiter;
+
+    /// <inheritdoc />
+    public IReadOnlyList<FeedCount> FeedCounts => _arbiter.FeedCounts("moldudp64");
 
     /// <summary>Damaged stretches met, in file order.</summary>
     public IReadOnlyList<CaptureDamage> Damage => _damage;

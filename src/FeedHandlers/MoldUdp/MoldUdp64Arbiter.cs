@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Engine.Events;
+using Engine.Pipeline;
 
 namespace FeedHandlers.MoldUdp;
 
@@ -161,6 +162,33 @@ public sealed class MoldUdp64Arbiter<TSink> where TSink : struct, IMoldUdp64Sink
 
     /// <summary>Sequence numbers reported missing, all gaps.</summary>
     public long MissedMessages { get; private set; }
+
+    /// <summary>
+    /// Gaps, duplicates and missed messages as <see cref="FeedCount"/>s for the engine's metrics (label
+    /// <c>feed</c> = <paramref name="feed"/>). Start-up only; the reads are plain reads of this arbiter's
+    /// single-writer counts, made on the telemetry thread.
+    /// </summary>
+    public IReadOnlyList<FeedCount> FeedCounts(string feed) =>
+    [
+        new FeedCount(FeedCountKind.Gaps, feed, () => Gaps),
+        new FeedCount(FeedCountKind.Duplicates, feed, () => DuplicateMessages),
+        new FeedCount(FeedCountKind.MissedMessages, feed, () => MissedMessages),
+    ];
+
+    /// <summary>Datagrams received on every line so far (data, heartbeats, rejected ones).</summary>
+    public long DatagramsReceived
+    {
+        get
+        {
+            long n = 0;
+            foreach (LineCounters line in _lines)
+            {
+                n += line.Received;
+            }
+
+            return n;
+        }
+    }
 
     /// <summary>Packets held right now.</summary>
     public int HeldNow => _heldCount;

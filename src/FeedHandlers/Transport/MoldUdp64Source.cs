@@ -52,7 +52,7 @@ public sealed record MoldUdp64SourceOptions
 /// or reported missing), on cancellation, after <see cref="MoldUdp64SourceOptions.StopWhenIdle"/>, or
 /// when the pipeline is down. No allocation per datagram.
 /// </remarks>
-public sealed class MoldUdp64Source : ITickSource, IDisposable
+public sealed class MoldUdp64Source : ITickSource, IFeedCountSource, ILiveFeed, IDisposable
 {
     private readonly MoldUdp64SourceOptions _options;
     private readonly UdpLine[] _lines;
@@ -101,6 +101,12 @@ public sealed class MoldUdp64Source : ITickSource, IDisposable
 
     /// <summary>The receive loop: arbiter, gaps, per-line counters.</summary>
     public MoldUdp64Feed<ItchTickSink> Feed => _feed;
+
+    /// <inheritdoc />
+    public IReadOnlyList<FeedCount> FeedCounts => _feed.Arbiter.FeedCounts("moldudp64");
+
+    /// <inheritdoc />
+    public long DatagramsReceived => _feed.Arbiter.DatagramsReceived;
 
     /// <summary>
     /// Points the receive loop at <paramref name="publisher"/>. <see cref="ITickSource.Run"/> calls it; a

@@ -16,6 +16,15 @@ internal sealed record TagComparison(string Tag, LatencySummary A, LatencySummar
     }
 }
 
+/// <summary>A tag the gate did not judge, and why.</summary>
+internal sealed record GateSkip(string Tag, string Reason);
+
+/// <summary>What the gate found: regressed tags, and tags it skipped.</summary>
+internal sealed record GateResult(IReadOnlyList<TagComparison> Regressions, IReadOnlyList<GateSkip> Skipped)
+{
+    public static GateResult None { get; } = new([], []);
+}
+
 /// <summary>
 /// `engine hist compare A.hlog B.hlog`: per common tag, A (baseline) and B (candidate) side by side with
 /// B/A per percentile. With <c>--fail-on pXX</c>, B regresses when B/A at that percentile exceeds the
@@ -48,12 +57,52 @@ internal static class HistCompare
         return rows;
     }
 
-    /// <summary>Tags whose B/A at <paramref name="column"/> exceeds <paramref name="threshold"/>.</summary>
-    public static IReadOnlyList<TagComparison> Regressions(IReadOnlyList<TagComparison> rows, string column, double threshold)
+    /// <summary>Fewest samples beyond the gated percentile (in the smaller log) for the gate to judge a tag.</summary>
+    public const int MinTailSamples = 10;
+
+    /// <summary>
+    /// The gate: tags whose B/A at <paramref name="column"/> exceeds <paramref name="threshold"/>, and
+    /// the tags it did not judge, with why. The <c>hiccup</c> tag measures the machine, not the build,
+    /// so it is judged only when named with <c>--tag</c> (<paramref name="tagNamed"/>). A percentile with
+    /// fewer than <see cref="MinTailSamples"/> samples beyond it (count × (1 − p)) is one or two
+    /// outliers, not a tail, and is skipped. <c>max</c> is one sample by definition and is judged as asked.
+    /// </summary>
+    public static GateResult Gate(IReadOnlyList<TagComparison> rows, string column, double threshold, bool tagNamed)
     {
         _ = HistReport.Value(rows[0].A, column); // validates the column name
-        return [.. rows.Where(r => r.Ratio(column) > threshold)];
+        double tail = 1.0 - Quantile(column);
+        var regressions = new List<TagComparison>();
+        var skipped = new List<GateSkip>();
+        CultureInfo ic = CultureInfo.InvariantCulture;
+        foreach (TagComparison r in rows)
+        {
+            long count = Math.Min(r.A.Count, r.B.Count);
+            if (r.Tag == HiccupMeter.Tag && !tagNamed)
+            {
+                skipped.Add(new GateSkip(r.Tag, "the platform's own wake-up delay measures the machine, not the build; name it with --tag hiccup to gate on it"));
+            }
+            else if (column != "max" && count * tail < MinTailSamples)
+            {
+                skipped.Add(new GateSkip(r.Tag, string.Create(ic, $"{count:N0} samples leave {count * tail:0.#} beyond {column} (fewer than {MinTailSamples}): too sparse a tail to judge")));
+            }
+            else if (r.Ratio(column) > threshold)
+            {
+                regressions.Add(r);
+            }
+        }
+
+        return new GateResult(regressions, skipped);
     }
+
+    private static double Quantile(string column) => column switch
+    {
+        "p50" => 0.5,
+        "p90" => 0.9,
+        "p99" => 0.99,
+        "p99.9" => 0.999,
+        "p99.99" => 0.9999,
+        _ => 1.0,
+    };
 
     public static Table Table(IReadOnlyList<TagComparison> rows, string? failOn)
     {
@@ -75,7 +124,7 @@ internal static class HistCompare
         return table;
     }
 
-    public static string Json(HlogFile a, HlogFile b, IReadOnlyList<TagComparison> rows, string? failOn, double threshold, IReadOnlyList<TagComparison> regressions) =>
+    public static string Json(HlogFile a, HlogFile b, IReadOnlyList<TagComparison> rows, string? failOn, double threshold, GateResult gate) =>
         JsonSerializer.Serialize(
             new
             {
@@ -84,7 +133,8 @@ internal static class HistCompare
                 unit = "us",
                 fail_on = failOn,
                 threshold,
-                regressed = regressions.Select(r => r.Tag).ToList(),
+                regressed = gate.Regressions.Select(r => r.Tag).ToList(),
+                skipped = gate.Skipped.Select(k => new { tag = k.Tag, reason = k.Reason }).ToList(),
                 rows = rows.Select(r => new
                 {
                     tag = r.Tag,

@@ -96,8 +96,9 @@ internal static class HistPlot
         return png.ToArray();
     }
 
-    // x = log10(1/(1−p)), y = log10(µs), one point per percentile step as HdrHistogram's percentile iterator yields them.
-    private static (double[] Xs, double[] Ys) Spectrum(HistogramBase histogram)
+    // x = log10(1/(1−p)), y = log10(µs), one point per percentile step as HdrHistogram's percentile
+    // iterator yields them, then the max as the last point.
+    internal static (double[] Xs, double[] Ys) Spectrum(HistogramBase histogram)
     {
         var xs = new List<double>();
         var ys = new List<double>();
@@ -106,19 +107,19 @@ internal static class HistPlot
             double p = v.Percentile / 100.0;
             if (p >= 1.0)
             {
-                break; // 1/(1−p) is infinite: the max is the line's last point already
+                break; // 1/(1−p) is infinite at p = 100%: the max is placed below instead
             }
 
             xs.Add(Math.Log10(1.0 / (1.0 - p)));
             ys.Add(Math.Log10(Math.Max(histogram.HighestEquivalentValue(v.ValueIteratedTo), 1) / 1000.0));
         }
 
-        if (xs.Count == 0)
-        {
-            xs.Add(0);
-            ys.Add(Math.Log10(Math.Max(histogram.GetMaxValue(), 1) / 1000.0));
-        }
-
+        // The line must end at the max. p = 100% has no finite place on the axis, so the max goes where
+        // 1/(1−p) equals the sample count (the finest percentile N samples resolve), or at the last
+        // iterated point if that lies further right: the right end of the line.
+        double maxX = Math.Max(xs.Count > 0 ? xs[^1] : 0, Math.Log10(Math.Max(histogram.TotalCount, 1)));
+        xs.Add(maxX);
+        ys.Add(Math.Log10(Math.Max(histogram.HighestEquivalentValue(histogram.GetMaxValue()), 1) / 1000.0));
         return ([.. xs], [.. ys]);
     }
 

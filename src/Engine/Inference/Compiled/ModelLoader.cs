@@ -25,7 +25,19 @@ public sealed record AgreementRule(double AbsoluteTolerance = 1e-5, double Relat
 /// <param name="Model">The model (owned by the caller).</param>
 /// <param name="Backend">"compiled" or "ONNX Runtime".</param>
 /// <param name="Reason">Why, in one line a report or the CLI prints.</param>
-public sealed record ModelSelection(InferenceModel Model, string Backend, string Reason);
+public sealed record ModelSelection(InferenceModel Model, string Backend, string Reason)
+{
+    /// <summary>The compiled-path fallbacks <see cref="CompiledFallback"/> can name, as exported (label <c>reason</c>).</summary>
+    public static IReadOnlyList<string> CompiledFallbacks { get; } = ["compiled_unsupported", "compiled_disagreed", "compiled_unbindable"];
+
+    /// <summary>
+    /// Set when <see cref="ModelBackend.Auto"/> wanted the compiled kernel and fell back to ONNX Runtime:
+    /// <c>compiled_unsupported</c> (the compiler does not take the graph), <c>compiled_disagreed</c>
+    /// (outside the agreement rule), <c>compiled_unbindable</c> (the caller cannot bind it). Null otherwise,
+    /// including when ONNX Runtime was asked for.
+    /// </summary>
+    public string? CompiledFallback { get; init; }
+}
 
 /// <summary>
 /// Loads a model on the back-end <see cref="ModelOptions.Backend"/> asks for. <see cref="ModelBackend.Auto"/>
@@ -74,7 +86,7 @@ public static class ModelLoader
                 throw new ModelLoadException($"Model '{path}' cannot run on the compiled path (Backend = Compiled): {whyNot}.");
             }
 
-            return new ModelSelection(OnnxModel.Load(path, options), "ONNX Runtime", $"ONNX Runtime: the compiled path does not take this model: {whyNot}");
+            return new ModelSelection(OnnxModel.Load(path, options), "ONNX Runtime", $"ONNX Runtime: the compiled path does not take this model: {whyNot}") { CompiledFallback = "compiled_unsupported" };
         }
 
         string verdict;
@@ -101,7 +113,7 @@ public static class ModelLoader
         {
             return options.Backend == ModelBackend.Compiled
                 ? throw new ModelLoadException($"Model '{path}' compiled and agrees with ONNX Runtime, but cannot be used on the compiled path (Backend = Compiled): {unusable}")
-                : new ModelSelection(OnnxModel.Load(path, options), "ONNX Runtime", $"ONNX Runtime: the compiled kernel agrees, but {unusable}");
+                : new ModelSelection(OnnxModel.Load(path, options), "ONNX Runtime", $"ONNX Runtime: the compiled kernel agrees, but {unusable}") { CompiledFallback = "compiled_unbindable" };
         }
 
         if (options.Backend == ModelBackend.Compiled)
@@ -109,7 +121,7 @@ public static class ModelLoader
             throw new ModelLoadException($"Model '{path}': the compiled kernel disagrees with ONNX Runtime (Backend = Compiled): {verdict}.");
         }
 
-        return new ModelSelection(OnnxModel.Load(path, options), "ONNX Runtime", $"ONNX Runtime: the compiled kernel disagreed with it: {verdict}");
+        return new ModelSelection(OnnxModel.Load(path, options), "ONNX Runtime", $"ONNX Runtime: the compiled kernel disagreed with it: {verdict}") { CompiledFallback = "compiled_disagreed" };
     }
 }
 
