@@ -359,6 +359,96 @@ public sealed class CompiledModelTests
         }
     }
 
+    [TestCase("NONE", "L1", 3)]
+    [TestCase("LOGISTIC", "L1", 2)]
+    [TestCase("SOFTMAX", "MAX", 3)]
+    [TestCase("SOFTMAX_ZERO", "L2", 4)]
+    [TestCase("LOGISTIC", "L2", 1)]
+    [TestCase("NONE", "MAX", 1)]
+    public void LinearClassifiersAndNormalizersCompileAndAgreeWithOnnxRuntime(string transform, string norm, int classes)
+    {
+        // The loader runs the compiled model beside ONNX Runtime on generated inputs and keeps it only if every
+        // output agrees (labels exactly): a wrong label rule or transform would make it fall back. (Not every
+        // LOGISTIC model agrees: see LinearClassifierKernel.MlasLogistic on saturated scores.)
+        var rng = new Random(classes);
+        const int k = 5;
+        int columns = classes == 1 ? 2 : classes;
+        var g = new GraphProto { Name = $"linear-classifier-{transform}-{norm}" };
+        g.Input.Add(Info("x", k));
+        g.Output.Add(new ValueInfoProto { Name = "label", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Int64, Shape = BatchShape() } } });
+        g.Output.Add(Info("probabilities", columns));
+        var classifier = new NodeProto { OpType = "LinearClassifier", Name = "classifier", Domain = "ai.onnx.ml" };
+        classifier.Input.Add("x");
+        classifier.Output.Add(["label", "scores"]);
+        classifier.Attribute.Add(new AttributeProto { Name = "coefficients", Type = AttributeProto.Types.AttributeType.Floats, Floats = { Enumerable.Range(0, classes * k).Select(_ => (float)(rng.NextDouble() - 0.5)) } });
+        classifier.Attribute.Add(new AttributeProto { Name = "intercepts", Type = AttributeProto.Types.AttributeType.Floats, Floats = { Enumerable.Range(0, classes).Select(_ => (float)(rng.NextDouble() - 0.5)) } });
+        classifier.Attribute.Add(new AttributeProto { Name = "classlabels_ints", Type = AttributeProto.Types.AttributeType.Ints, Ints = { Enumerable.Range(0, columns).Select(i => 10L + (7L * i)) } });
+        classifier.Attribute.Add(new AttributeProto { Name = "post_transform", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8(transform) });
+        g.Node.Add(classifier);
+        var normalizer = new NodeProto { OpType = "Normalizer", Name = "normalizer", Domain = "ai.onnx.ml" };
+        normalizer.Input.Add("scores");
+        normalizer.Output.Add("probabilities");
+        normalizer.Attribute.Add(new AttributeProto { Name = "norm", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8(norm) });
+        g.Node.Add(normalizer);
+        string path = Save(g, ml: true);
+        try
+        {
+            ModelSelection s = ModelLoader.Load(path, new ModelOptions { BatchSize = 2 });
+            using InferenceModel model = s.Model;
+            Assert.That(s.Backend, Is.EqualTo("compiled"), s.Reason);
+            var compiled = (CompiledModel)model;
+            Assert.That(compiled.Kernels[0], Does.StartWith($"linear classifier 5→{classes}"));
+            Assert.That(compiled.Kernels[1], Does.StartWith($"normalizer {norm}"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void TheLinearClassifiersLogisticIsOnnxRuntimesBitForBit()
+    {
+        // Identity coefficients make ORT's scores the inputs themselves, so its logistic can be read directly.
+        var g = new GraphProto { Name = "logistic-probe" };
+        g.Input.Add(Info("x", 3));
+        g.Output.Add(new ValueInfoProto { Name = "label", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Int64, Shape = BatchShape() } } });
+        g.Output.Add(Info("scores", 3));
+        var classifier = new NodeProto { OpType = "LinearClassifier", Name = "classifier", Domain = "ai.onnx.ml" };
+        classifier.Input.Add("x");
+        classifier.Output.Add(["label", "scores"]);
+        classifier.Attribute.Add(new AttributeProto { Name = "coefficients", Type = AttributeProto.Types.AttributeType.Floats, Floats = { 1, 0, 0, 0, 1, 0, 0, 0, 1 } });
+        classifier.Attribute.Add(new AttributeProto { Name = "intercepts", Type = AttributeProto.Types.AttributeType.Floats, Floats = { 0, 0, 0 } });
+        classifier.Attribute.Add(new AttributeProto { Name = "classlabels_ints", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0, 1, 2 } });
+        classifier.Attribute.Add(new AttributeProto { Name = "post_transform", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("LOGISTIC") });
+        g.Node.Add(classifier);
+        string path = Save(g, ml: true);
+        try
+        {
+            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(path);
+            var values = Enumerable.Range(-120, 241).Select(i => i / 3.001f).ToArray();
+            int compared = 0;
+            for (int i = 0; i + 3 <= values.Length; i += 3)
+            {
+                float[] x = values[i..(i + 3)];
+                var input = Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("x", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x, [1, 3]));
+                using var results = session.Run([input]);
+                float[] ort = [.. results.First(r => r.Name == "scores").AsEnumerable<float>()];
+                for (int c = 0; c < 3; c++)
+                {
+                    Assert.That(BitConverter.SingleToInt32Bits(LinearClassifierKernel.MlasLogistic(x[c])), Is.EqualTo(BitConverter.SingleToInt32Bits(ort[c])), $"logistic({x[c]:R}): ORT {ort[c]:R}");
+                    compared++;
+                }
+            }
+
+            Assert.That(compared, Is.EqualTo(240));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Test]
     public void VectorActivationsMatchTheMathLibrary()
     {
@@ -426,10 +516,16 @@ public sealed class CompiledModelTests
         return g;
     }
 
-    private static ValueInfoProto Info(string name, int width)
+    private static TensorShapeProto BatchShape()
     {
         var shape = new TensorShapeProto();
         shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
+        return shape;
+    }
+
+    private static ValueInfoProto Info(string name, int width)
+    {
+        TensorShapeProto shape = BatchShape();
         shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = width });
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } } };
     }
@@ -450,10 +546,15 @@ public sealed class CompiledModelTests
         return t;
     }
 
-    private static string Save(GraphProto g)
+    private static string Save(GraphProto g, bool ml = false)
     {
         var model = new ModelProto { IrVersion = 7, ProducerName = "engine tests", Graph = g };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = 13 });
+        if (ml)
+        {
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = "ai.onnx.ml", Version = 1 });
+        }
+
         string path = Path.Combine(Path.GetTempPath(), $"compiled-{g.Name}-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
         return path;

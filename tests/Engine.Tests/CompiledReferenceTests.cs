@@ -79,7 +79,7 @@ public sealed class CompiledReferenceTests
         [
             ("onnx-backend-tests", ["test_add_bcast", "test_gemm_all_attributes", "test_gemm_default_vector_bias", "test_matmul_2d", "test_relu", "test_sigmoid", "test_tanh", "test_softmax_example"]),
             ("onnx-tract-cases", ["xgboost_regressor_tree", "xgboost_classifier_tree"]),
-            ("onnx-sklearn-2018", ["SklearnRegDecisionTreeRegressor", "SklearnRegGradientBoostingRegressor", "SklearnRegRandomForestRegressor", "SklearnMclRandomForestClassifier", "SklearnBinGradientBoostingClassifier", "SklearnLinearRegression-Dec4", "SklearnRidge-Dec4", "SklearnStandardScalerFloat32"]),
+            ("onnx-sklearn-2018", ["SklearnRegDecisionTreeRegressor", "SklearnRegGradientBoostingRegressor", "SklearnRegRandomForestRegressor", "SklearnMclRandomForestClassifier", "SklearnBinGradientBoostingClassifier", "SklearnLinearRegression-Dec4", "SklearnRidge-Dec4", "SklearnStandardScalerFloat32", "SklearnLogitisticRegressionBinary"]),
         ];
         foreach ((string folder, string[] names) in sets)
         {

@@ -14,7 +14,7 @@ namespace Engine.Inference.Compiled;
 /// Gemm, MatMul, Add, Sub, Mul, Div, Relu, Tanh, Sigmoid, Softmax, Split, GRU, LSTM, data movement
 /// (Identity, Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Gather), shape arithmetic folded at compile
 /// time (Constant, Shape, ConstantOfShape, Concat, Cast), and ai.onnx.ml TreeEnsembleRegressor,
-/// TreeEnsembleClassifier, ZipMap, Scaler and LinearRegressor.
+/// TreeEnsembleClassifier, ZipMap, Scaler, LinearRegressor, LinearClassifier and Normalizer.
 /// </summary>
 /// <remarks>
 /// Cold path (milliseconds): shapes are resolved from <see cref="ModelOptions.BatchSize"/> and
@@ -25,7 +25,7 @@ namespace Engine.Inference.Compiled;
 public static class ModelCompiler
 {
     /// <summary>The operators the compiled path implements, for messages.</summary>
-    public const string SupportedOperators = "Gemm, MatMul, Add, Sub, Mul, Div, Relu, Tanh, Sigmoid, Softmax, Split, GRU, LSTM, Identity, Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Gather, Constant, Shape, ConstantOfShape, Concat, Cast; ai.onnx.ml TreeEnsembleRegressor, TreeEnsembleClassifier, ZipMap, Scaler, LinearRegressor";
+    public const string SupportedOperators = "Gemm, MatMul, Add, Sub, Mul, Div, Relu, Tanh, Sigmoid, Softmax, Split, GRU, LSTM, Identity, Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Gather, Constant, Shape, ConstantOfShape, Concat, Cast; ai.onnx.ml TreeEnsembleRegressor, TreeEnsembleClassifier, ZipMap, Scaler, LinearRegressor, LinearClassifier, Normalizer";
 
     /// <summary>
     /// Compiles the model at <paramref name="path"/>. Returns false, with <paramref name="whyNot"/> naming the
@@ -362,6 +362,8 @@ public static class ModelCompiler
                 case "ZipMap": CompileZipMap(n); break;
                 case "Scaler": CompileScaler(n); break;
                 case "LinearRegressor": CompileLinearRegressor(n); break;
+                case "LinearClassifier": CompileLinearClassifier(n); break;
+                case "Normalizer": CompileNormalizer(n); break;
                 default:
                     throw new NotCompilableException($"{Where(n)} is not supported by the compiled path (it supports {SupportedOperators})");
             }
@@ -976,6 +978,72 @@ public static class ModelCompiler
             Val y = NewRuntime(n.Output[0], [rows, targets]);
             string origin = $"LinearRegressor '{n.Name}'";
             _plan.Add(() => new DenseKernel(weights, Ptr(x), Ptr(y), rows, Activation.None, origin));
+        }
+
+        private void CompileLinearClassifier(NodeProto n)
+        {
+            Val x = Runtime(n, 0);
+            int k = (int)x.Shape[^1], rows = x.Count / k;
+            float[] coefficients = OnnxGraph.Floats(n, "coefficients"), intercepts = OnnxGraph.Floats(n, "intercepts");
+            long[] intLabels = OnnxGraph.Ints(n, "classlabels_ints");
+            string[] stringLabels = OnnxGraph.Strings(n, "classlabels_strings");
+            int labelCount = Math.Max(intLabels.Length, stringLabels.Length);
+
+            // ORT sizes the classes by the intercepts; a model without them is not one ORT's kernel scores sensibly.
+            int classes = intercepts.Length;
+            if (classes == 0 || coefficients.Length != classes * k)
+            {
+                throw new NotCompilableException($"{Where(n)} has {coefficients.Length} coefficients and {intercepts.Length} intercepts for {k} features");
+            }
+
+            if (labelCount != (classes == 1 ? 2 : classes))
+            {
+                throw new NotCompilableException($"{Where(n)} has {labelCount} class labels for {classes} score(s); the compiled path needs one label per class (two for a single score)");
+            }
+
+            PostTransform transform = OnnxGraph.Text(n, "post_transform", "NONE") switch
+            {
+                "NONE" => PostTransform.None,
+                "LOGISTIC" => PostTransform.Logistic,
+                "SOFTMAX" => PostTransform.Softmax,
+                "SOFTMAX_ZERO" => PostTransform.SoftmaxZero,
+                string other => throw new NotCompilableException($"{Where(n)} has post_transform {other}, which the compiled path does not implement for LinearClassifier"),
+            };
+
+            if (intLabels.FirstOrDefault(l => (long)(float)l != l) is long inexact && inexact != 0)
+            {
+                throw new NotCompilableException($"{Where(n)} has class label {inexact}, which a float32 label output cannot hold exactly (|label| > 2^24)");
+            }
+
+            float[] labelValues = intLabels.Length > 0 ? [.. intLabels.Select(l => (float)l)] : [.. Enumerable.Range(0, stringLabels.Length).Select(i => (float)i)];
+            CompiledOutputKind labelKind = intLabels.Length > 0 ? CompiledOutputKind.Int64Label : CompiledOutputKind.StringLabel;
+            string[] labelText = intLabels.Length > 0 ? [.. intLabels.Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture))] : stringLabels;
+            var weights = new DenseWeights(coefficients, intercepts, classes, k);
+            _weightBytes += weights.Bytes;
+            Val label = NewRuntime(n.Output[0], [rows], labelKind, labelText);
+            Val scores = NewRuntime(n.Output[1], [rows, classes == 1 ? 2 : classes]);
+            string origin = $"LinearClassifier '{n.Name}'";
+            _plan.Add(() => new LinearClassifierKernel(weights, labelValues, transform, Ptr(x), Ptr(scores), Ptr(label), rows, origin));
+        }
+
+        private void CompileNormalizer(NodeProto n)
+        {
+            Val x = Runtime(n, 0);
+            if (x.Shape.Length > 2)
+            {
+                throw new NotCompilableException($"{Where(n)} has a rank-{x.Shape.Length} input; Normalizer takes rank 1 or 2");
+            }
+
+            NormKind norm = OnnxGraph.Text(n, "norm", "MAX") switch
+            {
+                "MAX" => NormKind.Max,
+                "L1" => NormKind.L1,
+                "L2" => NormKind.L2,
+                string other => throw new NotCompilableException($"{Where(n)} has norm '{other}'"),
+            };
+            int width = (int)x.Shape[^1];
+            Val y = NewRuntime(n.Output[0], x.Shape);
+            _plan.Add(() => new NormalizerKernel(norm, Ptr(x), Ptr(y), x.Count / width, width));
         }
 
         private void CompileZipMap(NodeProto n)

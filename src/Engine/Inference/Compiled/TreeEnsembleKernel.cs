@@ -482,7 +482,7 @@ internal sealed unsafe class TreeEnsembleKernel : Kernel
         }
     }
 
-    private static void Softmax(float* s, float* z, int n, bool zero)
+    internal static void Softmax(float* s, float* z, int n, bool zero)
     {
         float max = -float.MaxValue;
         for (int i = 0; i < n; i++)
