@@ -1,7 +1,7 @@
 using System.Globalization;
 using Engine.Fuzz;
 
-// dotnet run -c Release --project perf/Engine.Fuzz -- [itch|iex|lobster ...] [--inputs N] [--seed S] [--hang-ms T] [--out DIR]
+// dotnet run -c Release --project perf/Engine.Fuzz -- [itch|iex|lobster|moldudp|capture ...] [--inputs N] [--seed S] [--hang-ms T] [--out DIR]
 // (also: `afl TARGET` under afl-fuzz, `seeds TARGET DIR`; see perf/fuzz-afl.sh)
 if (args.Length == 2 && args[0] == "afl" && FuzzTargets.All.TryGetValue(args[1], out Func<byte[], long>? aflTarget))
 {

@@ -13,6 +13,8 @@ public sealed class FuzzSmokeTests
     [TestCase("itch", 30_000)]
     [TestCase("iex", 30_000)]
     [TestCase("lobster", 3_000)]
+    [TestCase("moldudp", 30_000)]
+    [TestCase("capture", 10_000)]
     public void MutatedRealMessagesNeverCrashAParser(string target, int inputs)
     {
         List<byte[]> seeds = Seeds.For(target);
