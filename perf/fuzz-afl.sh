@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the parsers with SharpFuzz + AFL++ (the fuzz targets of perf/Engine.Fuzz).
-#   perf/fuzz-afl.sh [itch|iex|lobster ...]     targets (default: all), each run to $EXECS executions
+#   perf/fuzz-afl.sh [itch|iex|lobster|moldudp|capture ...]     targets (default: all), each run to $EXECS executions
 #   EXECS=1000000 (default)   TIMEOUT_MS=5000 (an input running longer is a hang)
 # Needs afl-fuzz (Debian: apt-get install afl++) and the sharpfuzz tool
 # (dotnet tool install --global SharpFuzz.CommandLine --version 2.3.0). Writes under out/fuzz-afl/;
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 execs="${EXECS:-1000000}"
 timeout_ms="${TIMEOUT_MS:-5000}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(itch iex lobster)
+[ ${#targets[@]} -gt 0 ] || targets=(itch iex lobster moldudp capture)
 command -v afl-fuzz >/dev/null || { echo "afl-fuzz not found: apt-get install afl++"; exit 2; }
 sharpfuzz="$(command -v sharpfuzz || echo "$HOME/.dotnet/tools/sharpfuzz")"
 [ -x "$sharpfuzz" ] || { echo "sharpfuzz not found: dotnet tool install --global SharpFuzz.CommandLine --version 2.3.0"; exit 2; }

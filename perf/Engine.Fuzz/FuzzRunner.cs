@@ -12,11 +12,12 @@ public sealed record FuzzResult(string Target, int Seeds, long Inputs, long Cras
 /// <summary>
 /// Runs a target over mutated seeds, on one thread. An exception is a crash (the input is saved under
 /// the output folder and the run goes on); an input that runs longer than the hang timeout is a hang:
-/// a watchdog thread saves it and ends the process, since a stuck thread cannot be stopped.
+/// a watchdog thread saves it, hands <c>onHang</c> the run so far (one hang) and ends the process,
+/// since a stuck thread cannot be stopped.
 /// </summary>
 public static class FuzzRunner
 {
-    public static FuzzResult Run(string target, Func<byte[], long> run, IReadOnlyList<byte[]> seeds, long inputs, ulong seed, TimeSpan hangTimeout, string? crashFolder)
+    public static FuzzResult Run(string target, Func<byte[], long> run, IReadOnlyList<byte[]> seeds, long inputs, ulong seed, TimeSpan hangTimeout, string? crashFolder, Action<FuzzResult>? onHang = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(seeds);
@@ -24,6 +25,8 @@ public static class FuzzRunner
         var findings = new List<string>();
         long crashes = 0;
         long started = 0;
+        long ran = 0;
+        var clock = Stopwatch.StartNew();
         byte[]? current = null;
         bool done = false;
         long hangTicks = (long)(hangTimeout.TotalSeconds * Stopwatch.Frequency);
@@ -37,6 +40,7 @@ public static class FuzzRunner
                 {
                     string where = Save(crashFolder, target, "hang", Volatile.Read(ref current) ?? []);
                     Console.Error.WriteLine($"HANG in {target}: an input ran longer than {hangTimeout.TotalMilliseconds:N0} ms; saved to {where}");
+                    onHang?.Invoke(new FuzzResult(target, seeds.Count, Volatile.Read(ref ran) + 1, Volatile.Read(ref crashes), 1, clock.Elapsed.TotalSeconds, hangTimeout.TotalMilliseconds, 0, 0, [$"hang: input {where}"]));
                     Environment.Exit(3);
                 }
             }
@@ -46,7 +50,7 @@ public static class FuzzRunner
 
         long slowest = 0;
         long deep = 0, accepted = 0;
-        var clock = Stopwatch.StartNew();
+        clock.Restart();
         for (long i = 0; i < inputs; i++)
         {
             // Seeds themselves first, then mutations.
@@ -72,6 +76,7 @@ public static class FuzzRunner
 
             long elapsed = Stopwatch.GetTimestamp() - t;
             Volatile.Write(ref started, 0);
+            Volatile.Write(ref ran, i + 1);
             slowest = Math.Max(slowest, elapsed);
         }
 

@@ -13,7 +13,7 @@ namespace Engine.Fuzz;
 /// output (normalizer, book, converter) and checks the parser's own accounting. Bad input must be
 /// counted, never thrown; an exception or a broken invariant is a crash.
 /// </summary>
-public static class FuzzTargets
+public static partial class FuzzTargets
 {
     /// <summary>The targets by name.</summary>
     /// <remarks>Each returns how many messages (rows) the parser accepted, so a run can show how deep its inputs reach.</remarks>
@@ -22,6 +22,8 @@ public static class FuzzTargets
         ["itch"] = Itch,
         ["iex"] = Iex,
         ["lobster"] = Lobster,
+        ["moldudp"] = MoldUdp,
+        ["capture"] = Capture,
     };
 
     /// <summary>ITCH 5.0: BinaryFILE framing, validation, decoding of every type, normalization, the order book.</summary>

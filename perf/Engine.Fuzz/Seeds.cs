@@ -4,6 +4,7 @@ using FeedHandlers.Capture;
 using FeedHandlers.Iex;
 using FeedHandlers.Itch;
 using FeedHandlers.Lobster;
+using FeedHandlers.MoldUdp;
 using FeedHandlers.Pcap;
 
 namespace Engine.Fuzz;
@@ -36,8 +37,131 @@ public static class Seeds
         "itch" => Itch(),
         "iex" => Iex(),
         "lobster" => Lobster(),
+        "moldudp" => MoldUdp(),
+        "capture" => Capture(),
         _ => throw new ArgumentException($"No seeds for target '{target}'.", nameof(target)),
     };
+
+    /// <summary>
+    /// Runs of MoldUDP64 packets cut from the bundled sample (the fuzz target's framing: control byte,
+    /// u16 length, packet): one line; A/B with both copies; A/B with drops on each line and B's copies
+    /// late; reordered and repeated packets; a heartbeat and the end of session.
+    /// </summary>
+    public static List<byte[]> MoldUdp()
+    {
+        List<byte[]> packets = SamplePackets();
+        var seeds = new List<byte[]>();
+        var random = new Random(11);
+        for (int i = 0; i < 48; i++)
+        {
+            int first = i * (packets.Count - 40) / 48;
+            byte setup = (byte)((i % 2) | ((i % 8) << 1) | (i % 5 == 4 ? 0x10 : 0));
+            var input = new List<byte> { setup };
+            for (int p = first; p < first + 24; p++)
+            {
+                int variant = i % 4;
+                bool dropA = variant >= 2 && random.Next(6) == 0;
+                bool dropB = variant >= 2 && !dropA && random.Next(6) == 0;
+                if (!dropA)
+                {
+                    Add(input, 0, packets[p], random.Next(3));
+                }
+
+                if ((setup & 1) == 1 && !dropB && variant != 3)
+                {
+                    Add(input, 1, packets[p], 0);
+                }
+
+                if (variant == 3 && p > first && (setup & 1) == 1)
+                {
+                    // B one packet behind A.
+                    Add(input, 1, packets[p - 1], 0);
+                }
+            }
+
+            if (i % 6 == 5)
+            {
+                Add(input, 0, packets[first + 3], 30);
+                Add(input, 0, packets[first + 1], 0);
+            }
+
+            byte[] heartbeat = new byte[MoldUdp64.HeaderLength];
+            MoldUdp64PacketWriter.WriteHeartbeat(heartbeat, MoldUdp64Session.FromText("FUZZ000001"), 1);
+            Add(input, 0, i % 3 == 0 ? heartbeat : packets[^1], 0);
+            seeds.Add([.. input]);
+        }
+
+        return seeds;
+
+        static void Add(List<byte> input, int line, byte[] packet, int ticks)
+        {
+            input.Add((byte)(line | (ticks << 1)));
+            input.Add((byte)(packet.Length >> 8));
+            input.Add((byte)packet.Length);
+            input.AddRange(packet);
+        }
+    }
+
+    /// <summary>Small engine captures written by <see cref="CaptureWriter"/> from the sample's MoldUDP64 packets on two lines: several record chunks and the summary, one left unclosed, one cut short.</summary>
+    public static List<byte[]> Capture()
+    {
+        List<byte[]> packets = SamplePackets();
+        var seeds = new List<byte[]>();
+        for (int i = 0; i < 12; i++)
+        {
+            var stream = new MemoryStream();
+            var header = new CaptureHeader
+            {
+                Protocol = CaptureProtocol.MoldUdp64Itch50,
+                Source = "fuzz seed",
+                Lines = ["127.0.0.1:5000", "127.0.0.1:5001"],
+                Instruments = [new CaptureInstrument(1, "AAPL"), new CaptureInstrument(2, "MSFT")],
+                Writer = "Engine.Fuzz",
+            };
+            using (var writer = new CaptureWriter(stream, header))
+            {
+                int first = i * (packets.Count - 40) / 12;
+                long t = 1_000_000;
+                for (int p = first; p < first + 18; p++)
+                {
+                    writer.Append(0, t, packets[p]);
+                    if (i % 3 != 0)
+                    {
+                        writer.Append(1, t + 700, packets[p]);
+                    }
+
+                    if (i % 4 == 1 && p == first + 5)
+                    {
+                        // A datagram the receive buffer cut, recorded as such.
+                        writer.Append(1, t + 900, packets[p].AsSpan(0, 30), truncated: true);
+                    }
+
+                    t += 50_000;
+                    if (p % 6 == 5)
+                    {
+                        writer.Flush();
+                    }
+                }
+
+                if (i != 7)
+                {
+                    writer.Complete(new CaptureSummary { Session = "ENGINE0001", NextSequence = 99, Instruments = header.Instruments });
+                }
+                else
+                {
+                    writer.Flush();
+                }
+            }
+
+            byte[] bytes = stream.ToArray();
+            seeds.Add(i == 10 ? bytes[..(bytes.Length - 17)] : bytes);
+        }
+
+        return seeds;
+    }
+
+    private static List<byte[]> SamplePackets() =>
+        MoldUdp64PacketWriter.Packetize(CaptureFile.ReadAll(Path.Combine(AppContext.BaseDirectory, "samples", "sample.itch.gz")), MoldUdp64Session.FromText("ENGINE0001"), 1400, 6);
 
     /// <summary>Windows of 40 consecutive frames from across the bundled sample (every message type it has), and the NASDAQ sample's first messages.</summary>
     public static List<byte[]> Itch()

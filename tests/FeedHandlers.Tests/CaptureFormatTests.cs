@@ -208,6 +208,74 @@ public sealed class CaptureFormatTests
     }
 
     [Test]
+    public void AHeaderWhoseCrcMatchesButWhoseLengthsLieIsRefusedNotReadOutOfBounds()
+    {
+        // Found by the capture fuzz target: MemoryPack trusts these lengths and read outside the
+        // buffer (an AccessViolationException that ended the process) when the CRC had been made to match.
+        byte[] sizes = Write(1);
+        sizes[CaptureFormat.PreambleLength + 2] = 0; // the Source member's byte size
+        ResealHeader(sizes);
+        var ex = Assert.Throws<CaptureFormatException>(() => _ = new CaptureReader(new MemoryStream(sizes)));
+        Assert.That(ex!.Message, Does.Contain("not a well-formed capture header"));
+
+        byte[] utf8 = Write(1);
+        int source = CaptureFormat.PreambleLength + 1 + 7 + 1; // count, seven sizes, Protocol
+        BinaryPrimitives.WriteInt32LittleEndian(utf8.AsSpan(source), int.MinValue); // ~length = int.MaxValue UTF-8 bytes
+        ResealHeader(utf8);
+        Assert.Throws<CaptureFormatException>(() => _ = new CaptureReader(new MemoryStream(utf8)));
+
+        byte[] utf16 = Write(1);
+        BinaryPrimitives.WriteInt32LittleEndian(utf16.AsSpan(source + 4), 3); // announced UTF-16 length of "test" (4)
+        ResealHeader(utf16);
+        Assert.Throws<CaptureFormatException>(() => _ = new CaptureReader(new MemoryStream(utf16)));
+    }
+
+    [Test]
+    public void ASummaryWhoseCrcMatchesButWhoseLengthsLieIsReportedAsDamaged()
+    {
+        byte[] capture = Write(10, summary: new CaptureSummary { Session = "S1" });
+        long summary = ChunkOffsets(capture)[^1];
+        int payload = (int)summary + CaptureFormat.ChunkHeaderLength;
+        capture[payload + 1 + 3] = 100; // the Session member's byte size, past the payload
+        ResealChunk(capture, (int)summary);
+        var damage = new List<CaptureCorruption>();
+        List<(long Ns, int Line, bool Truncated, string Text)> records = ReadAll(capture, out CaptureReader reader, damage);
+        using (reader)
+        {
+            Assert.That(records, Has.Count.EqualTo(10));
+            Assert.That(damage, Is.EqualTo(new[] { CaptureCorruption.Summary }));
+            Assert.That(reader.Summary, Is.Null);
+        }
+    }
+
+    [Test]
+    public void HeadersWithLongUnicodeAndEmptyMembersPassTheLengthCheck()
+    {
+        var header = new CaptureHeader
+        {
+            Source = new string('é', 300) + "漢字 🚀",
+            Lines = [],
+            Instruments = [.. Enumerable.Range(0, 5000).Select(i => new CaptureInstrument(i, i % 7 == 0 ? "" : $"S{i}"))],
+            Writer = "",
+        };
+        var stream = new MemoryStream();
+        using (var writer = new CaptureWriter(stream, header))
+        {
+            writer.Complete(new CaptureSummary { Session = new string('x', 200), Instruments = header.Instruments, EndOfSession = true });
+        }
+
+        using var reader = new CaptureReader(new MemoryStream(stream.ToArray()));
+        Assert.That(reader.Header.Source, Is.EqualTo(header.Source));
+        Assert.That(reader.Header.Instruments, Has.Length.EqualTo(5000));
+        while (reader.Next(out _) != CaptureReadStatus.End)
+        {
+        }
+
+        Assert.That(reader.CorruptChunks, Is.Zero);
+        Assert.That(reader.Summary!.Session, Has.Length.EqualTo(200));
+    }
+
+    [Test]
     public void AGzippedCaptureReadsThroughTheSamePipe()
     {
         byte[] capture = Write(1500);
@@ -262,6 +330,20 @@ public sealed class CaptureFormatTests
             Assert.That(records, Has.Count.EqualTo(kept));
             Assert.That(reader.Summary!.DroppedRecords, Is.EqualTo(writer.DroppedRecords));
         }
+    }
+
+    private static void ResealHeader(byte[] capture)
+    {
+        int length = BinaryPrimitives.ReadInt32LittleEndian(capture.AsSpan(12));
+        BinaryPrimitives.WriteUInt32LittleEndian(capture.AsSpan(CaptureFormat.PreambleLength + length), Crc32C.Compute(capture.AsSpan(CaptureFormat.PreambleLength, length)));
+    }
+
+    private static void ResealChunk(byte[] capture, int offset)
+    {
+        Span<byte> h = capture.AsSpan(offset, CaptureFormat.ChunkHeaderLength);
+        int length = BinaryPrimitives.ReadInt32LittleEndian(h[8..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[24..], Crc32C.Compute(capture.AsSpan(offset + CaptureFormat.ChunkHeaderLength, length)));
+        BinaryPrimitives.WriteUInt32LittleEndian(h[28..], Crc32C.Compute(h[..28]));
     }
 
     private static List<long> ChunkOffsets(byte[] capture)

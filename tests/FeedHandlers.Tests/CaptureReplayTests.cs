@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Engine.Events;
 using Engine.Features;
+using Engine.Inference;
 using Engine.Pipeline;
 using Engine.Replay;
 using FeedHandlers.Capture;
@@ -36,13 +37,17 @@ public sealed class CaptureReplayTests
         return path;
     }
 
-    private static (ReplayReport Report, string Sha) Run(ITickSource source)
+    // The README's predictions SHA-256 of the sample: the default (compiled) back-end, and ONNX Runtime.
+    private const string CompiledSha = "3acad6c8a61aac20a51218d2fbf44019c78135dfad479d9732c13d1e06d7becf";
+    private const string OrtSha = "2dfedc947063078350d60b76686a31f8b3753dd592a501062e37cd59d98a0f42";
+
+    private static (ReplayReport Report, string Sha) Run(ITickSource source, ModelBackend backend = ModelBackend.Auto)
     {
         // Start from a clean heap, as a replay does after loading, so no collection is already due.
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var log = new PredictionLog(1 << 17);
-        ReplayReport report = ReplayRunner.Run(source, FeatureSpec.Load(Spec), Model, new PredictionLogHandler(log));
+        ReplayReport report = ReplayRunner.Run(source, FeatureSpec.Load(Spec), Model, new PredictionLogHandler(log), new ReplayOptions { Model = new ModelOptions { Backend = backend } });
         var csv = new MemoryStream();
         using (var writer = new StreamWriter(csv, new UTF8Encoding(false), 1 << 16, leaveOpen: true))
         {
@@ -66,6 +71,7 @@ public sealed class CaptureReplayTests
             (ReplayReport itch, string itchSha) = Run(fromItch);
 
             Assert.That(recordedSha, Is.EqualTo(itchSha), "bit-identical predictions");
+            Assert.That(recordedSha, Is.EqualTo(CompiledSha), "the README's SHA for the default (compiled) back-end");
             Assert.That(recorded.Processor.Inferences, Is.EqualTo(itch.Processor.Inferences));
             Assert.That(recorded.Feed.Processed, Is.EqualTo(itch.Feed.Processed));
             Assert.That(recorded.Feed.RejectedFor(RejectReason.DuplicateSequence), Is.EqualTo(itch.Feed.Read), "every B copy was a duplicate");
@@ -78,6 +84,23 @@ public sealed class CaptureReplayTests
             Assert.That(replay.Arbiter.Ended, Is.True);
             Assert.That(replay.Arbiter.Lines[0].Won, Is.EqualTo(replay.Arbiter.Lines[1].Duplicate));
             replay.Dispose();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void AnABRecordingReplaysThroughOnnxRuntimeToTheReadmesOrtSha()
+    {
+        string path = RecordSample();
+        try
+        {
+            using var source = (CaptureReplaySource)ReplaySources.Open(path, ReplayPacing.AsFastAsPossible, out _);
+            (ReplayReport report, string sha) = Run(source, ModelBackend.Ort);
+            Assert.That(report.Run.Succeeded, Is.True);
+            Assert.That(sha, Is.EqualTo(OrtSha), "`engine replay --backend ort` of the recording (the README quotes both SHAs)");
         }
         finally
         {

@@ -15,10 +15,13 @@ namespace FeedHandlers.Tests;
 [TestFixture]
 public sealed class LobsterOracleTests
 {
-    [TestCase("GOOG", 1, 49_482)]
-    [TestCase("AMZN", 1, 57_515)]
-    [TestCase("GOOG", 10, 147_916)]
-    public void ItchPathRebuildsLobstersBookAfterEveryMessageAtEveryLevel(string ticker, int levels, int rows)
+    // The synthetic counts are pinned (values from a run, the README's table): a change in the
+    // converter's reconstruction shows up here even when the book still matches.
+    [TestCase("GOOG", 1, 49_482, 65_416, 4_823, 318_609, 10_798, 687_170, 6_760, 4_743)]
+    [TestCase("AMZN", 1, 57_515, 79_050, 7_706, 601_862, 13_084, 950_414, 9_409, 7_882)]
+    [TestCase("GOOG", 10, 147_916, 158_308, 4_517, 532_225, 5_647, 455_537, 6_750, 3_501)]
+    public void ItchPathRebuildsLobstersBookAfterEveryMessageAtEveryLevel(
+        string ticker, int levels, int rows, long messages, long adds, long addedShares, long cancels, long cancelledShares, long rowsWithSynthetic, long unknownIds)
     {
         LobsterData data = Load(ticker, levels);
         LobsterConversion conversion = LobsterToItch.Convert(data);
@@ -36,6 +39,13 @@ public sealed class LobsterOracleTests
             Assert.That(result.Books.TotalAnomalies, Is.Zero, "no unknown order, over-execution or duplicate in the converted stream");
             Assert.That(conversion.Rejected.Rejected, Is.Zero);
             Assert.That(conversion.Stats.RowsNotReconciled, Is.Zero);
+            Assert.That(conversion.Stats.RowsContradictingMessages, Is.Zero, "no row of the samples contradicts its own message (README)");
+            Assert.That(conversion.Messages, Is.EqualTo(messages));
+            Assert.That((conversion.Stats.SyntheticAdds, conversion.Stats.SyntheticAddedShares), Is.EqualTo((adds, addedShares)), "synthetic adds (shares)");
+            Assert.That((conversion.Stats.SyntheticCancels, conversion.Stats.SyntheticCancelledShares), Is.EqualTo((cancels, cancelledShares)), "synthetic cancels/deletes (shares)");
+            Assert.That(conversion.Stats.RowsWithSyntheticEvents, Is.EqualTo(rowsWithSynthetic));
+            Assert.That(conversion.Stats.UnknownOrderReferences, Is.EqualTo(unknownIds));
+            Assert.That(conversion.Stats.DuplicateAdds, Is.Zero);
             Assert.That(conversion.Stats.SyntheticAdds, Is.GreaterThan(0), "the window opens on an earlier book");
             Assert.That(conversion.SyntheticMessages, Is.EqualTo(conversion.Stats.SyntheticAdds + conversion.Stats.SyntheticCancels + conversion.Stats.DuplicateAdds));
         });

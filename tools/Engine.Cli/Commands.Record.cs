@@ -300,29 +300,6 @@ internal static partial class Commands
         }
     }
 
-    /// <summary>After a replay of an engine capture: what the arbiter and the reader saw.</summary>
-    private static void PrintCaptureReplay(ITickSource source)
-    {
-        if (source is not CaptureReplaySource replay)
-        {
-            return;
-        }
-
-        CultureInfo ic = CultureInfo.InvariantCulture;
-        MoldUdp64Arbiter<ItchTickSink> arbiter = replay.Arbiter;
-        foreach (LineCounters l in arbiter.Lines)
-        {
-            AnsiConsole.MarkupLine(ic, "{0}", Markup.Escape(l.ToString()));
-        }
-
-        AnsiConsole.MarkupLine(ic, "capture: {0:N0} chunks, damaged {1:N0} ({2:N0} bytes skipped); session '{3}', gaps {4:N0} ({5:N0} messages), duplicates {6:N0}, late {7:N0}; end of session {8}",
-            replay.Reader.Chunks, replay.Reader.CorruptChunks, replay.Reader.SkippedBytes, Markup.Escape(arbiter.Session.ToString()), arbiter.Gaps, arbiter.MissedMessages, arbiter.DuplicateMessages, arbiter.LateMessages, arbiter.Ended ? "seen" : "not seen");
-        foreach (CaptureDamage d in replay.Damage)
-        {
-            AnsiConsole.MarkupLine(ic, "[yellow]damaged[/] at byte {0:N0}: {1}", d.Offset, d.What);
-        }
-    }
-
     /// <summary>Learns instruments from ITCH stock directory messages while recording (cold: allocates one string per instrument).</summary>
     private readonly struct DirectorySink(SortedDictionary<int, string> directory) : IMoldUdp64Sink
     {

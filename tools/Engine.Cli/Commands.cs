@@ -215,7 +215,7 @@ internal static partial class Commands
         File.WriteAllBytes(predictionsPath, predictions);
         string sha = Convert.ToHexStringLower(SHA256.HashData(predictions));
         Print(report, args, pacing, source as IPacedSource, log.Count, sha, predictionsPath, hlogPath);
-        PrintCaptureReplay(source);
+        PrintSourceCounters(source);
         return report.Run.Succeeded ? 0 : 1;
     }
 
@@ -237,7 +237,7 @@ internal static partial class Commands
         var counts = new Table().Title("events").AddColumn("what").AddColumn(new TableColumn("count").RightAligned());
         counts.AddRow("read", feed.Read.ToString("N0", ic));
         counts.AddRow("processed", feed.Processed.ToString("N0", ic));
-        counts.AddRow("rejected", feed.Rejected.ToString("N0", ic));
+        counts.AddRow("rejected messages (other layers: source table)", feed.Rejected.ToString("N0", ic));
         foreach (RejectReason reason in Enum.GetValues<RejectReason>())
         {
             if (feed.RejectedFor(reason) > 0)

@@ -294,6 +294,13 @@ public sealed class CaptureReader : IDisposable
 
             if (kind == CaptureChunkKind.Summary)
             {
+                if (!CaptureMemoryPackCheck.IsSummary(payload))
+                {
+                    _reader.AdvanceTo(buffer.GetPosition(total));
+                    _offset += total;
+                    return Corrupt(CaptureCorruption.Summary, chunkOffset, total);
+                }
+
                 try
                 {
                     Summary = MemoryPackSerializer.Deserialize<CaptureSummary>(payload);
@@ -434,6 +441,12 @@ public sealed class CaptureReader : IDisposable
         if (BinaryPrimitives.ReadUInt32LittleEndian(crcBytes) != Crc32C.Compute(header))
         {
             throw new CaptureFormatException("Engine capture header is damaged: its CRC-32C does not match.");
+        }
+
+        // MemoryPack trusts the lengths inside: bytes that pass the CRC but lie about them must not reach it.
+        if (!CaptureMemoryPackCheck.IsHeader(header))
+        {
+            throw new CaptureFormatException("Engine capture header could not be read: it is not a well-formed capture header (member, string or array lengths disagree with its bytes).");
         }
 
         CaptureHeader? parsed;
