@@ -37,7 +37,7 @@ public sealed class SequenceBarrier
     /// <summary>The upstream consumers this barrier waits for (empty: it reads straight off the producers).</summary>
     public IReadOnlyList<Sequence> Dependents => _dependents;
 
-    /// <summary>True once <see cref="Alert"/> was called and until <see cref="ClearAlert"/>.</summary>
+    /// <summary>True once <see cref="Alert"/> was called (for good: a halted processor is not restarted).</summary>
     public bool IsAlerted => _alerted;
 
     /// <summary>The producer cursor (acquire read); for a multi-producer ring this includes claimed, unpublished slots.</summary>
@@ -72,7 +72,4 @@ public sealed class SequenceBarrier
         _alerted = true;
         Sequencer.Signal.WakeAll();
     }
-
-    /// <summary>Clears the alert before a restart.</summary>
-    public void ClearAlert() => _alerted = false;
 }
