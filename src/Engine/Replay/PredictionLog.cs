@@ -36,9 +36,6 @@ public sealed class PredictionLog
     /// <summary>Times the arrays grew.</summary>
     public int Resizes { get; private set; }
 
-    /// <summary>Prediction <paramref name="index"/>.</summary>
-    public float PredictionAt(int index) => _prediction[index];
-
     /// <summary>Records one prediction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Append(long sequence, int instrument, long exchangeTimeNs, float prediction)
