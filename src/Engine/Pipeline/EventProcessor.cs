@@ -39,7 +39,7 @@ public enum BackPressurePolicy
 
     /// <summary>
     /// The producers never wait for it; when they lap it, it skips ahead past the reused slots and counts
-    /// exactly how many sequences it skipped (<see cref="IEventProcessor.EventsSkipped"/>). Its handler
+    /// exactly how many sequences it skipped (<see cref="EventProcessorBase.EventsSkipped"/>). Its handler
     /// sees a private copy of each event, checked after the copy not to have been overwritten.
     /// </summary>
     LossyWithAccounting,
@@ -50,52 +50,6 @@ public enum BackPressurePolicy
 /// <param name="Exception">What the handler threw.</param>
 public sealed record HandlerFault(long Sequence, Exception Exception);
 
-/// <summary>Control surface of a consumer, independent of its handler and wait strategy types.</summary>
-public interface IEventProcessor
-{
-    /// <summary>The consumer's name (its thread's name in a pipeline).</summary>
-    string Name { get; }
-
-    /// <summary>This consumer's progress: the last sequence handled, faulted past or skipped.</summary>
-    Sequence Sequence { get; }
-
-    /// <summary>Whether the producers wait for this consumer.</summary>
-    BackPressurePolicy BackPressure { get; }
-
-    /// <summary>True while running.</summary>
-    bool IsRunning { get; }
-
-    /// <summary>True once <see cref="Run"/> has returned (or start-up failed).</summary>
-    bool HasStopped { get; }
-
-    /// <summary>Events handed to the handler that returned normally.</summary>
-    long EventsHandled { get; }
-
-    /// <summary>Sequences a lossy consumer skipped because the producers lapped it (always 0 for a lossless one).</summary>
-    long EventsSkipped { get; }
-
-    /// <summary>Handler exceptions kept.</summary>
-    IReadOnlyList<HandlerFault> Faults { get; }
-
-    /// <summary>Handler exceptions seen.</summary>
-    long FaultCount { get; }
-
-    /// <summary>True when a handler fault stopped the processor.</summary>
-    bool HaltedByFault { get; }
-
-    /// <summary>What the handler factory or <see cref="IEventHandler{T}.OnStart"/> threw, if start-up failed.</summary>
-    Exception? StartError { get; }
-
-    /// <summary>Processes events until halted; call on the stage thread.</summary>
-    void Run();
-
-    /// <summary>Stops as soon as the processor has handled the event in hand (or next waits); later events stay unhandled.</summary>
-    void Halt();
-
-    /// <summary>Waits until everything up to <paramref name="lastPublished"/> is handled, then halts; false if it stopped first.</summary>
-    bool DrainAndHalt(long lastPublished);
-}
-
 /// <summary>A processor that owns a handler of type <typeparamref name="THandler"/>.</summary>
 internal interface IHandlerHost<THandler>
 {
@@ -103,14 +57,15 @@ internal interface IHandlerHost<THandler>
 }
 
 /// <summary>
-/// Lifecycle, fault policy and counters shared by every consumer; the event loop is the generic subclass's.
+/// The control surface of a consumer, independent of its handler and wait strategy types: lifecycle, fault
+/// policy and counters shared by every consumer; the event loop is the generic subclass's.
 /// </summary>
 /// <remarks>
 /// Threading: <see cref="Run"/> on the consumer's own thread; <see cref="Halt"/> and <see cref="DrainAndHalt"/>
 /// from a controlling thread; counters are exact once <see cref="HasStopped"/> is true. Faults are never
 /// swallowed: they are kept in <see cref="Faults"/> (at most <see cref="MaxFaultsKept"/>, all counted).
 /// </remarks>
-public abstract class EventProcessorBase : IEventProcessor
+public abstract class EventProcessorBase
 {
     /// <summary>How many fault records are kept; every fault is counted regardless.</summary>
     public const int MaxFaultsKept = 16;
@@ -136,40 +91,40 @@ public abstract class EventProcessorBase : IEventProcessor
         Name = name ?? GetType().Name;
     }
 
-    /// <inheritdoc />
+    /// <summary>The consumer's name (its thread's name in a pipeline).</summary>
     public string Name { get; }
 
     /// <summary>What this consumer waits on: the producers' cursor and its upstream consumers.</summary>
     public SequenceBarrier Barrier { get; }
 
-    /// <inheritdoc />
+    /// <summary>This consumer's progress: the last sequence handled, faulted past or skipped.</summary>
     public Sequence Sequence { get; } = new();
 
-    /// <inheritdoc />
+    /// <summary>Whether the producers wait for this consumer.</summary>
     public abstract BackPressurePolicy BackPressure { get; }
 
-    /// <inheritdoc />
+    /// <summary>True while running.</summary>
     public bool IsRunning => Volatile.Read(ref _state) == Running;
 
-    /// <inheritdoc />
+    /// <summary>True once <see cref="Run"/> has returned (or start-up failed).</summary>
     public bool HasStopped => Volatile.Read(ref _state) == Stopped;
 
-    /// <inheritdoc />
+    /// <summary>Events handed to the handler that returned normally.</summary>
     public long EventsHandled => Volatile.Read(ref _handled);
 
-    /// <inheritdoc />
+    /// <summary>Sequences a lossy consumer skipped because the producers lapped it (always 0 for a lossless one).</summary>
     public long EventsSkipped => Volatile.Read(ref _skipped);
 
-    /// <inheritdoc />
+    /// <summary>Handler exceptions kept.</summary>
     public IReadOnlyList<HandlerFault> Faults => _faults;
 
-    /// <inheritdoc />
+    /// <summary>Handler exceptions seen.</summary>
     public long FaultCount => Interlocked.Read(ref _faultCount);
 
-    /// <inheritdoc />
+    /// <summary>True when a handler fault stopped the processor.</summary>
     public bool HaltedByFault { get; private set; }
 
-    /// <inheritdoc />
+    /// <summary>What the handler factory or <see cref="IEventHandler{T}.OnStart"/> threw, if start-up failed.</summary>
     public Exception? StartError { get; private set; }
 
     /// <summary>Called on the processor thread once the handler is built and started (the pipeline waits for it).</summary>
@@ -221,10 +176,10 @@ public abstract class EventProcessorBase : IEventProcessor
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>Stops as soon as the processor has handled the event in hand (or next waits); later events stay unhandled.</summary>
     public void Halt() => Barrier.Alert();
 
-    /// <inheritdoc />
+    /// <summary>Waits until everything up to <paramref name="lastPublished"/> is handled, then halts; false if it stopped first.</summary>
     public bool DrainAndHalt(long lastPublished)
     {
         var spinner = default(SpinWait);
@@ -408,7 +363,7 @@ public sealed class EventProcessor<T, THandler, TWait> : HandlerProcessor<T, THa
 /// <summary>
 /// A lossy side consumer with exact accounting: the producers never wait for it. It copies up to
 /// <see cref="ChunkSize"/> events out of the ring, then checks the producers' claim: any copied slot the
-/// producers may have started reusing is discarded and counted in <see cref="IEventProcessor.EventsSkipped"/>,
+/// producers may have started reusing is discarded and counted in <see cref="EventProcessorBase.EventsSkipped"/>,
 /// and when lapped it jumps to the oldest slot still intact. Handled + skipped + faults always equals what
 /// was published.
 /// </summary>
