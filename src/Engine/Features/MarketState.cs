@@ -16,19 +16,19 @@ public sealed class ProcessorCounters
     public long Triggers { get; internal set; }
 
     /// <summary>Predictions delivered (one per signal).</summary>
-    public long Inferences { get; set; }
+    public long Inferences { get; internal set; }
 
     /// <summary>Model runs: one per inference, or one per micro-batch when micro-batching.</summary>
-    public long ModelRuns { get; set; }
+    public long ModelRuns { get; internal set; }
 
     /// <summary>Triggers not scored because the instrument's window did not yet hold the windowed model's W rows (the row is kept in the window).</summary>
-    public long SkippedWindowFilling { get; set; }
+    public long SkippedWindowFilling { get; internal set; }
 
     /// <summary>Triggers skipped because the instrument's book had an empty side (no mid to compute features from).</summary>
     public long SkippedOneSided { get; internal set; }
 
     /// <summary>Bytes the stage thread allocated between its start and its stop (instrument set-up included; see the zero-allocation tests for the steady state).</summary>
-    public long StageAllocatedBytes { get; set; }
+    public long StageAllocatedBytes { get; internal set; }
 
     /// <summary>Messages the feed reported lost (the sum of <see cref="TickKind.SequenceGap"/> ticks' quantities); <c>OfKind(SequenceGap)</c> counts the gaps.</summary>
     public long MissedMessages { get; internal set; }
