@@ -90,7 +90,10 @@ public sealed class MarketState
 
         _books.Apply(in tick, out BookResult result);
         OrderBook? book = result.Book;
-        if (book is null || tick.Kind is TickKind.InstrumentDefinition or TickKind.TradingStatus or TickKind.SystemEvent or TickKind.BrokenTrade)
+
+        // Events that change no book leave result.Book null; the two reference-data kinds name their
+        // instrument's book but change neither its levels nor its features.
+        if (book is null || tick.Kind is TickKind.InstrumentDefinition or TickKind.TradingStatus)
         {
             return null;
         }
