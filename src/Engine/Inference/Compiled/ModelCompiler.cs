@@ -1001,14 +1001,7 @@ public static class ModelCompiler
                 throw new NotCompilableException($"{Where(n)} has {labelCount} class labels for {classes} score(s); the compiled path needs one label per class (two for a single score)");
             }
 
-            PostTransform transform = OnnxGraph.Text(n, "post_transform", "NONE") switch
-            {
-                "NONE" => PostTransform.None,
-                "LOGISTIC" => PostTransform.Logistic,
-                "SOFTMAX" => PostTransform.Softmax,
-                "SOFTMAX_ZERO" => PostTransform.SoftmaxZero,
-                string other => throw new NotCompilableException($"{Where(n)} has post_transform {other}, which the compiled path does not implement for LinearClassifier"),
-            };
+            PostTransform transform = PostTransformOf(n, probit: false);
 
             (float[] labelValues, CompiledOutputKind labelKind, string[] labelText) = ClassLabels(n, intLabels, stringLabels);
             var weights = new DenseWeights(coefficients, intercepts, classes, k);
@@ -1182,14 +1175,7 @@ public static class ModelCompiler
                 "MAX" => TreeAggregate.Max,
                 _ => TreeAggregate.Sum,
             };
-            PostTransform transform = OnnxGraph.Text(n, "post_transform", "NONE") switch
-            {
-                "LOGISTIC" => PostTransform.Logistic,
-                "SOFTMAX" => PostTransform.Softmax,
-                "SOFTMAX_ZERO" => PostTransform.SoftmaxZero,
-                "PROBIT" => PostTransform.Probit,
-                _ => PostTransform.None,
-            };
+            PostTransform transform = PostTransformOf(n, probit: true);
             float[] bases = OnnxGraph.Floats(n, "base_values");
             long[] intLabels = OnnxGraph.Ints(n, "classlabels_int64s");
             string[] stringLabels = OnnxGraph.Strings(n, "classlabels_strings");
@@ -1222,6 +1208,17 @@ public static class ModelCompiler
                 _plan.Add(() => new TreeEnsembleKernel(spec, Ptr(x), rows, features, Ptr(y), null));
             }
         }
+
+        // ai.onnx.ml post_transform; a value outside the spec is refused (as ONNX Runtime refuses it), not run as NONE.
+        private static PostTransform PostTransformOf(NodeProto n, bool probit) => OnnxGraph.Text(n, "post_transform", "NONE") switch
+        {
+            "NONE" => PostTransform.None,
+            "LOGISTIC" => PostTransform.Logistic,
+            "SOFTMAX" => PostTransform.Softmax,
+            "SOFTMAX_ZERO" => PostTransform.SoftmaxZero,
+            "PROBIT" when probit => PostTransform.Probit,
+            string other => throw new NotCompilableException($"{Where(n)} has post_transform {other}, which the compiled path does not implement for {n.OpType}"),
+        };
 
         // A classifier's labels as the compiled path writes them into its float32 label output (int64 labels as
         // their value, string labels as their index), the output's kind, and the labels as text.
