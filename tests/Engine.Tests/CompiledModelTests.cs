@@ -449,11 +449,13 @@ public sealed class CompiledModelTests
         }
     }
 
-    [Test]
-    public void ATreeEnsembleWithAnUnknownPostTransformIsRefusedNotRunAsNone()
+    [TestCase("post_transform")]
+    [TestCase("aggregate_function")]
+    public void ATreeEnsembleWithAnUnknownTransformOrAggregateIsRefusedNotRunAsTheDefault(string attribute)
     {
-        // ONNX Runtime refuses a post_transform outside the spec; the compiled path must not score it as NONE.
-        var g = new GraphProto { Name = "tree-bogus-transform" };
+        // ONNX Runtime refuses a post_transform or aggregate_function outside the spec; the compiled path must
+        // not score it as NONE or SUM.
+        var g = new GraphProto { Name = "tree-bogus-" + attribute };
         g.Input.Add(Info("x", 2));
         g.Output.Add(Info("y", 1));
         var trees = new NodeProto { OpType = "TreeEnsembleRegressor", Name = "trees", Domain = "ai.onnx.ml" };
@@ -470,13 +472,13 @@ public sealed class CompiledModelTests
         trees.Attribute.Add(new AttributeProto { Name = "target_nodeids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
         trees.Attribute.Add(new AttributeProto { Name = "target_ids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
         trees.Attribute.Add(new AttributeProto { Name = "target_weights", Type = AttributeProto.Types.AttributeType.Floats, Floats = { 0.5f } });
-        trees.Attribute.Add(new AttributeProto { Name = "post_transform", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("BOGUS") });
+        trees.Attribute.Add(new AttributeProto { Name = attribute, Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("BOGUS") });
         g.Node.Add(trees);
         string path = Save(g, ml: true);
         try
         {
             Assert.That(ModelCompiler.TryCompile(path, null, out CompiledModel? model, out string whyNot), Is.False, model?.Describe());
-            Assert.That(whyNot, Does.Contain("post_transform BOGUS"));
+            Assert.That(whyNot, Does.Contain(attribute + " BOGUS"));
         }
         finally
         {

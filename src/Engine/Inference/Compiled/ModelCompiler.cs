@@ -1170,10 +1170,11 @@ public static class ModelCompiler
 
             TreeAggregate aggregate = OnnxGraph.Text(n, "aggregate_function", "SUM") switch
             {
+                "SUM" => TreeAggregate.Sum,
                 "AVERAGE" => TreeAggregate.Average,
                 "MIN" => TreeAggregate.Min,
                 "MAX" => TreeAggregate.Max,
-                _ => TreeAggregate.Sum,
+                string other => throw new NotCompilableException($"{Where(n)} has aggregate_function {other}, which the compiled path does not implement"),
             };
             PostTransform transform = PostTransformOf(n, probit: true);
             float[] bases = OnnxGraph.Floats(n, "base_values");
