@@ -449,6 +449,43 @@ public sealed class CompiledModelTests
         }
     }
 
+    [TestCase("post_transform")]
+    [TestCase("aggregate_function")]
+    public void ATreeEnsembleWithAnUnknownTransformOrAggregateIsRefusedNotRunAsTheDefault(string attribute)
+    {
+        // ONNX Runtime refuses a post_transform or aggregate_function outside the spec; the compiled path must
+        // not score it as NONE or SUM.
+        var g = new GraphProto { Name = "tree-bogus-" + attribute };
+        g.Input.Add(Info("x", 2));
+        g.Output.Add(Info("y", 1));
+        var trees = new NodeProto { OpType = "TreeEnsembleRegressor", Name = "trees", Domain = "ai.onnx.ml" };
+        trees.Input.Add("x");
+        trees.Output.Add("y");
+        trees.Attribute.Add(new AttributeProto { Name = "nodes_treeids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
+        trees.Attribute.Add(new AttributeProto { Name = "nodes_nodeids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
+        trees.Attribute.Add(new AttributeProto { Name = "nodes_featureids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
+        trees.Attribute.Add(new AttributeProto { Name = "nodes_truenodeids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
+        trees.Attribute.Add(new AttributeProto { Name = "nodes_falsenodeids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
+        trees.Attribute.Add(new AttributeProto { Name = "nodes_values", Type = AttributeProto.Types.AttributeType.Floats, Floats = { 0f } });
+        trees.Attribute.Add(new AttributeProto { Name = "nodes_modes", Type = AttributeProto.Types.AttributeType.Strings, Strings = { Google.Protobuf.ByteString.CopyFromUtf8("LEAF") } });
+        trees.Attribute.Add(new AttributeProto { Name = "target_treeids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
+        trees.Attribute.Add(new AttributeProto { Name = "target_nodeids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
+        trees.Attribute.Add(new AttributeProto { Name = "target_ids", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } });
+        trees.Attribute.Add(new AttributeProto { Name = "target_weights", Type = AttributeProto.Types.AttributeType.Floats, Floats = { 0.5f } });
+        trees.Attribute.Add(new AttributeProto { Name = attribute, Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("BOGUS") });
+        g.Node.Add(trees);
+        string path = Save(g, ml: true);
+        try
+        {
+            Assert.That(ModelCompiler.TryCompile(path, null, out CompiledModel? model, out string whyNot), Is.False, model?.Describe());
+            Assert.That(whyNot, Does.Contain(attribute + " BOGUS"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Test]
     public void VectorActivationsMatchTheMathLibrary()
     {

@@ -1001,23 +1001,9 @@ public static class ModelCompiler
                 throw new NotCompilableException($"{Where(n)} has {labelCount} class labels for {classes} score(s); the compiled path needs one label per class (two for a single score)");
             }
 
-            PostTransform transform = OnnxGraph.Text(n, "post_transform", "NONE") switch
-            {
-                "NONE" => PostTransform.None,
-                "LOGISTIC" => PostTransform.Logistic,
-                "SOFTMAX" => PostTransform.Softmax,
-                "SOFTMAX_ZERO" => PostTransform.SoftmaxZero,
-                string other => throw new NotCompilableException($"{Where(n)} has post_transform {other}, which the compiled path does not implement for LinearClassifier"),
-            };
+            PostTransform transform = PostTransformOf(n, probit: false);
 
-            if (intLabels.FirstOrDefault(l => (long)(float)l != l) is long inexact && inexact != 0)
-            {
-                throw new NotCompilableException($"{Where(n)} has class label {inexact}, which a float32 label output cannot hold exactly (|label| > 2^24)");
-            }
-
-            float[] labelValues = intLabels.Length > 0 ? [.. intLabels.Select(l => (float)l)] : [.. Enumerable.Range(0, stringLabels.Length).Select(i => (float)i)];
-            CompiledOutputKind labelKind = intLabels.Length > 0 ? CompiledOutputKind.Int64Label : CompiledOutputKind.StringLabel;
-            string[] labelText = intLabels.Length > 0 ? [.. intLabels.Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture))] : stringLabels;
+            (float[] labelValues, CompiledOutputKind labelKind, string[] labelText) = ClassLabels(n, intLabels, stringLabels);
             var weights = new DenseWeights(coefficients, intercepts, classes, k);
             _weightBytes += weights.Bytes;
             Val label = NewRuntime(n.Output[0], [rows], labelKind, labelText);
@@ -1049,8 +1035,7 @@ public static class ModelCompiler
         private void CompileZipMap(NodeProto n)
         {
             Val x = Runtime(n, 0);
-            long[] ints = OnnxGraph.Ints(n, "classlabels_int64s");
-            string[] labels = ints.Length > 0 ? [.. ints.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))] : OnnxGraph.Strings(n, "classlabels_strings");
+            string[] labels = LabelText(OnnxGraph.Ints(n, "classlabels_int64s"), OnnxGraph.Strings(n, "classlabels_strings"));
             Alias(n.Output[0], x, x.Shape, 0, CompiledOutputKind.ZipMap, labels);
         }
 
@@ -1185,19 +1170,13 @@ public static class ModelCompiler
 
             TreeAggregate aggregate = OnnxGraph.Text(n, "aggregate_function", "SUM") switch
             {
+                "SUM" => TreeAggregate.Sum,
                 "AVERAGE" => TreeAggregate.Average,
                 "MIN" => TreeAggregate.Min,
                 "MAX" => TreeAggregate.Max,
-                _ => TreeAggregate.Sum,
+                string other => throw new NotCompilableException($"{Where(n)} has aggregate_function {other}, which the compiled path does not implement"),
             };
-            PostTransform transform = OnnxGraph.Text(n, "post_transform", "NONE") switch
-            {
-                "LOGISTIC" => PostTransform.Logistic,
-                "SOFTMAX" => PostTransform.Softmax,
-                "SOFTMAX_ZERO" => PostTransform.SoftmaxZero,
-                "PROBIT" => PostTransform.Probit,
-                _ => PostTransform.None,
-            };
+            PostTransform transform = PostTransformOf(n, probit: true);
             float[] bases = OnnxGraph.Floats(n, "base_values");
             long[] intLabels = OnnxGraph.Ints(n, "classlabels_int64s");
             string[] stringLabels = OnnxGraph.Strings(n, "classlabels_strings");
@@ -1212,13 +1191,7 @@ public static class ModelCompiler
                 throw new NotCompilableException($"{Where(n)} has leaf weights for a {prefix} outside [0, {targets})");
             }
 
-            // The label output is float32: a label it cannot hold exactly would come out as a different class.
-            if (intLabels.FirstOrDefault(l => (long)(float)l != l) is long inexact && inexact != 0)
-            {
-                throw new NotCompilableException($"{Where(n)} has class label {inexact}, which a float32 label output cannot hold exactly (|label| > 2^24)");
-            }
-
-            float[] classLabels = intLabels.Length > 0 ? [.. intLabels.Select(l => (float)l)] : [.. Enumerable.Range(0, stringLabels.Length).Select(i => (float)i)];
+            (float[] classLabels, CompiledOutputKind labelKind, string[] labelText) = ClassLabels(n, intLabels, stringLabels);
             var spec = new TreeEnsembleSpec(
                 nodes, leafStart, leafCount, [.. roots], [.. roots.Select(r => Depth(r, 0))], [.. targetsOut], [.. valuesOut], targets, aggregate, transform, bases, uniform, anyMissing, first ?? BranchMode.Leq,
                 classifier, classLabels, classifier && targets == 2 && wId.Distinct().Count() == 1, wValue.All(v => v >= 0));
@@ -1226,8 +1199,6 @@ public static class ModelCompiler
 
             if (classifier)
             {
-                CompiledOutputKind labelKind = intLabels.Length > 0 ? CompiledOutputKind.Int64Label : CompiledOutputKind.StringLabel;
-                string[] labelText = intLabels.Length > 0 ? [.. intLabels.Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture))] : stringLabels;
                 Val label = NewRuntime(n.Output[0], [rows], labelKind, labelText);
                 Val probabilities = NewRuntime(n.Output[1], [rows, targets]);
                 _plan.Add(() => new TreeEnsembleKernel(spec, Ptr(x), rows, features, Ptr(probabilities), Ptr(label)));
@@ -1238,6 +1209,39 @@ public static class ModelCompiler
                 _plan.Add(() => new TreeEnsembleKernel(spec, Ptr(x), rows, features, Ptr(y), null));
             }
         }
+
+        // ai.onnx.ml post_transform; a value outside the spec is refused (as ONNX Runtime refuses it), not run as NONE.
+        private static PostTransform PostTransformOf(NodeProto n, bool probit) => OnnxGraph.Text(n, "post_transform", "NONE") switch
+        {
+            "NONE" => PostTransform.None,
+            "LOGISTIC" => PostTransform.Logistic,
+            "SOFTMAX" => PostTransform.Softmax,
+            "SOFTMAX_ZERO" => PostTransform.SoftmaxZero,
+            "PROBIT" when probit => PostTransform.Probit,
+            string other => throw new NotCompilableException($"{Where(n)} has post_transform {other}, which the compiled path does not implement for {n.OpType}"),
+        };
+
+        // A classifier's labels as the compiled path writes them into its float32 label output (int64 labels as
+        // their value, string labels as their index), the output's kind, and the labels as text.
+        private static (float[] Values, CompiledOutputKind Kind, string[] Text) ClassLabels(NodeProto n, long[] ints, string[] strings)
+        {
+            if (ints.Length == 0)
+            {
+                return ([.. Enumerable.Range(0, strings.Length).Select(i => (float)i)], CompiledOutputKind.StringLabel, strings);
+            }
+
+            // A label float32 cannot hold exactly would come out as a different class.
+            if (ints.FirstOrDefault(l => (long)(float)l != l) is long inexact && inexact != 0)
+            {
+                throw new NotCompilableException($"{Where(n)} has class label {inexact}, which a float32 label output cannot hold exactly (|label| > 2^24)");
+            }
+
+            return ([.. ints.Select(l => (float)l)], CompiledOutputKind.Int64Label, LabelText(ints, strings));
+        }
+
+        // Class labels as text: the int64 labels when there are any, else the string labels.
+        private static string[] LabelText(long[] ints, string[] strings) =>
+            ints.Length > 0 ? [.. ints.Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture))] : strings;
 
         // Thresholds per feature, mapped back through a Scaler to the graph input's units when one sits between.
         private void RecordProbes(Val x, int features, TreeNode[] nodes, long[] featureIds, string[] modes)
