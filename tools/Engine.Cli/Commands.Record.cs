@@ -1,14 +1,13 @@
-using System.Buffers.Binary;
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text;
 using Engine.Events;
 using Engine.Native;
 using Engine.Pipeline;
 using FeedHandlers.Capture;
+using FeedHandlers.Itch;
 using FeedHandlers.MoldUdp;
 using FeedHandlers.Transport;
 using Spectre.Console;
@@ -305,9 +304,10 @@ internal static partial class Commands
     {
         public bool OnMessage(ReadOnlySpan<byte> message, long sequence, long stampNs)
         {
-            if (message.Length == 39 && message[0] == (byte)'R')
+            if (message.Length == StockDirectoryMessage.Length && message[0] == (byte)ItchMessageType.StockDirectory)
             {
-                directory[BinaryPrimitives.ReadUInt16BigEndian(message[1..])] = Encoding.ASCII.GetString(message.Slice(11, 8)).TrimEnd();
+                var stock = new StockDirectoryMessage(message);
+                directory[stock.Header.StockLocate] = Events.Symbol.Unpack(stock.Stock);
             }
 
             return true;
