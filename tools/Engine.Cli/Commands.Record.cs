@@ -54,8 +54,7 @@ internal static partial class Commands
         }
         catch (FormatException ex)
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         var arbiterOptions = new MoldUdp64ArbiterOptions
@@ -75,14 +74,13 @@ internal static partial class Commands
         catch (SocketException ex)
         {
             udp.ForEach(l => l.Dispose());
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         FileStream file;
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+            CreateParentDirectory(output);
             file = File.Create(output);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -224,8 +222,7 @@ internal static partial class Commands
         }
         catch (Exception ex) when (ex is FormatException or FileNotFoundException or ArgumentException)
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         var sockets = new Socket[endpoints.Length];
@@ -287,8 +284,7 @@ internal static partial class Commands
         }
         catch (SocketException ex)
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
         finally
         {
