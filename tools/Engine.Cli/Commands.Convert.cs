@@ -35,8 +35,7 @@ internal static partial class Commands
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         var clock = Stopwatch.StartNew();
@@ -79,7 +78,7 @@ internal static partial class Commands
 
         if (output is not null)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+            CreateParentDirectory(output);
             if (output.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
             {
                 WriteGzip(output, conversion.Itch);

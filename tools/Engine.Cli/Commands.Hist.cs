@@ -39,7 +39,7 @@ internal static partial class Commands
         {
             string[] paths = r.GetValue(inputs)!;
             string path = r.GetValue(output)!;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            CreateParentDirectory(path);
             int loaded = 0;
             (List<HlogFile> files, int n) = ConsoleProgress.Run($"merging {paths.Length} logs", () => string.Create(CultureInfo.InvariantCulture, $"{Volatile.Read(ref loaded)}/{paths.Length} read"), () =>
             {
@@ -97,7 +97,7 @@ internal static partial class Commands
                 return (chosenTags, HistPlot.Render(log, chosenTags, TimeWindow.Parse(r.GetValue(from), r.GetValue(to), log.StartTime), r.GetValue(width), r.GetValue(height)));
             });
             string path = r.GetValue(output)!;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            CreateParentDirectory(path);
             File.WriteAllBytes(path, png);
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "wrote [bold]{0}[/]: {1} × {2} PNG, tags {3}", Markup.Escape(path), r.GetValue(width), r.GetValue(height), Markup.Escape(string.Join(", ", selected)));
             return 0;
@@ -137,7 +137,7 @@ internal static partial class Commands
             foreach (MergedTag m in rows)
             {
                 string target = rows.Count == 1 ? hgrm : Path.Combine(Path.GetDirectoryName(hgrm) ?? "", $"{Path.GetFileNameWithoutExtension(hgrm)}.{m.Tag.Replace(':', '_')}.hgrm");
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(target))!);
+                CreateParentDirectory(target);
                 using (var writer = new StreamWriter(target))
                 {
                     HistReport.WriteHgrm(m.Histogram, writer);

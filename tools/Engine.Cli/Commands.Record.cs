@@ -1,14 +1,13 @@
-using System.Buffers.Binary;
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text;
 using Engine.Events;
 using Engine.Native;
 using Engine.Pipeline;
 using FeedHandlers.Capture;
+using FeedHandlers.Itch;
 using FeedHandlers.MoldUdp;
 using FeedHandlers.Transport;
 using Spectre.Console;
@@ -55,8 +54,7 @@ internal static partial class Commands
         }
         catch (FormatException ex)
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         var arbiterOptions = new MoldUdp64ArbiterOptions
@@ -76,14 +74,13 @@ internal static partial class Commands
         catch (SocketException ex)
         {
             udp.ForEach(l => l.Dispose());
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         FileStream file;
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+            CreateParentDirectory(output);
             file = File.Create(output);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -225,8 +222,7 @@ internal static partial class Commands
         }
         catch (Exception ex) when (ex is FormatException or FileNotFoundException or ArgumentException)
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         var sockets = new Socket[endpoints.Length];
@@ -288,8 +284,7 @@ internal static partial class Commands
         }
         catch (SocketException ex)
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
         finally
         {
@@ -305,9 +300,10 @@ internal static partial class Commands
     {
         public bool OnMessage(ReadOnlySpan<byte> message, long sequence, long stampNs)
         {
-            if (message.Length == 39 && message[0] == (byte)'R')
+            if (message.Length == StockDirectoryMessage.Length && message[0] == (byte)ItchMessageType.StockDirectory)
             {
-                directory[BinaryPrimitives.ReadUInt16BigEndian(message[1..])] = Encoding.ASCII.GetString(message.Slice(11, 8)).TrimEnd();
+                var stock = new StockDirectoryMessage(message);
+                directory[stock.Header.StockLocate] = Events.Symbol.Unpack(stock.Stock);
             }
 
             return true;

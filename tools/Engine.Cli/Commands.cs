@@ -100,7 +100,7 @@ internal static partial class Commands
             TrainingResult result = DemoModelTrainer.Fit(rows, featureSpec.Count, r.GetValue(horizon));
             byte[] onnx = DemoModelTrainer.ToOnnx(result, featureSpec);
             string path = r.GetValue(output)!;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            CreateParentDirectory(path);
             File.WriteAllBytes(path, onnx);
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "wrote [bold]{0}[/]: {1:N0} training rows, in-sample R² {2:F4}, sha256 {3}", Markup.Escape(path), result.Rows, result.InSampleR2, Convert.ToHexStringLower(SHA256.HashData(onnx)));
             var table = new Table().AddColumn("feature").AddColumn(new TableColumn("weight").RightAligned());
@@ -127,7 +127,7 @@ internal static partial class Commands
             FeatureSpec featureSpec = FeatureSpec.Load(r.GetValue(spec)!);
             List<FeatureRow> rows = OfflineFeatures.Extract(CaptureFile.ReadAll(r.GetValue(capture)!), featureSpec, out Dictionary<int, string> symbols);
             string path = r.GetValue(output)!;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            CreateParentDirectory(path);
             using var writer = new StreamWriter(path, false, new UTF8Encoding(false)) { NewLine = "\n" };
             writer.WriteLine("sequence,instrument,symbol,exchange_time_ns,mid," + string.Join(',', featureSpec.Features.Select(f => f.ColumnName)));
             foreach (FeatureRow row in rows)
@@ -172,8 +172,7 @@ internal static partial class Commands
         }
         catch (Exception ex) when (ex is FeatureSpecException or FileNotFoundException or FormatException or CaptureFormatException or InvalidDataException)
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         using IDisposable? ownedSource = source as IDisposable;
@@ -201,8 +200,7 @@ internal static partial class Commands
         }
         catch (Exception ex) when (ex is ModelLoadException || (ex is ArgumentException or System.Net.Sockets.SocketException && metrics is not null))
         {
-            AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(ex.Message));
-            return 2;
+            return Fail(ex.Message);
         }
 
         var csv = new MemoryStream();
@@ -291,9 +289,19 @@ internal static partial class Commands
         }
     }
 
+    /// <summary>Prints <paramref name="message"/> as an error; returns the exit code for bad input or set-up (2).</summary>
+    private static int Fail(string message)
+    {
+        AnsiConsole.MarkupLine("[red]error:[/] {0}", Markup.Escape(message));
+        return 2;
+    }
+
+    /// <summary>Creates the folder an output file at <paramref name="path"/> goes into (nothing when it exists).</summary>
+    private static void CreateParentDirectory(string path) => Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+
     private static void WriteGzip(string path, byte[] bytes)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        CreateParentDirectory(path);
         using FileStream file = File.Create(path);
         using var gzip = new GZipStream(file, CompressionLevel.SmallestSize);
         gzip.Write(bytes);

@@ -287,18 +287,14 @@ public sealed class CaptureReader : IDisposable
             long chunkOffset = _offset;
             if (Crc32C.Compute(payload) != payloadCrc)
             {
-                _reader.AdvanceTo(buffer.GetPosition(total));
-                _offset += total;
-                return Corrupt(CaptureCorruption.PayloadChecksum, chunkOffset, total);
+                return SkipChunk(CaptureCorruption.PayloadChecksum, buffer, total);
             }
 
             if (kind == CaptureChunkKind.Summary)
             {
                 if (!CaptureMemoryPackCheck.IsSummary(payload))
                 {
-                    _reader.AdvanceTo(buffer.GetPosition(total));
-                    _offset += total;
-                    return Corrupt(CaptureCorruption.Summary, chunkOffset, total);
+                    return SkipChunk(CaptureCorruption.Summary, buffer, total);
                 }
 
                 try
@@ -307,9 +303,7 @@ public sealed class CaptureReader : IDisposable
                 }
                 catch (MemoryPackSerializationException)
                 {
-                    _reader.AdvanceTo(buffer.GetPosition(total));
-                    _offset += total;
-                    return Corrupt(CaptureCorruption.Summary, chunkOffset, total);
+                    return SkipChunk(CaptureCorruption.Summary, buffer, total);
                 }
             }
 
@@ -338,6 +332,15 @@ public sealed class CaptureReader : IDisposable
         LastCorruption = what;
         LastCorruptionOffset = offset;
         return CaptureReadStatus.Corrupt;
+    }
+
+    // A chunk whose header checked out but whose payload cannot be used: consumed whole (its length is trusted) and reported.
+    private CaptureReadStatus SkipChunk(CaptureCorruption what, ReadOnlySequence<byte> buffer, long total)
+    {
+        long chunkOffset = _offset;
+        _reader.AdvanceTo(buffer.GetPosition(total));
+        _offset += total;
+        return Corrupt(what, chunkOffset, total);
     }
 
     private void Release()

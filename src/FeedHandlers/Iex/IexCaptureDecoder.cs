@@ -1,4 +1,5 @@
 using Engine.Events;
+using FeedHandlers.Itch;
 using FeedHandlers.Pcap;
 
 namespace FeedHandlers.Iex;
@@ -201,14 +202,14 @@ public sealed class IexCaptureDecoder
         var frames = new IexMessageFrames(segment[IexTpHeader.Length..]);
         long sequence = header.FirstMessageSequence;
         int framed = 0;
-        IexFrameStatus status;
-        while ((status = frames.Next(out ReadOnlySpan<byte> m)) != IexFrameStatus.End)
+        FrameStatus status;
+        while ((status = frames.Next(out ReadOnlySpan<byte> m)) != FrameStatus.End)
         {
             framed++;
             messages.CountRead();
-            if (status != IexFrameStatus.Message)
+            if (status != FrameStatus.Message)
             {
-                messages.CountRejected(status == IexFrameStatus.EmptyFrame ? RejectReason.EmptyFrame : RejectReason.TruncatedFrame);
+                messages.CountRejected(status == FrameStatus.EmptyFrame ? RejectReason.EmptyFrame : RejectReason.TruncatedFrame);
                 sequence++;
                 continue;
             }

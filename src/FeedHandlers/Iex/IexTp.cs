@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using FeedHandlers.Itch;
 
 namespace FeedHandlers.Iex;
 
@@ -106,23 +107,10 @@ public readonly struct IexTpHeader
     }
 }
 
-/// <summary>What <see cref="IexMessageFrames.Next"/> found.</summary>
-public enum IexFrameStatus
-{
-    /// <summary>A message: see the out parameter.</summary>
-    Message,
-
-    /// <summary>A message length of zero.</summary>
-    EmptyFrame,
-
-    /// <summary>The segment ends inside a message or its 2-byte length; the rest was consumed.</summary>
-    Truncated,
-
-    /// <summary>No bytes left.</summary>
-    End,
-}
-
-/// <summary>Splits an IEX-TP payload into messages, each prefixed by a 2-byte little-endian length. Slices only, no allocation.</summary>
+/// <summary>
+/// Splits an IEX-TP payload into messages, each prefixed by a 2-byte little-endian length. Slices only, no
+/// allocation. The same walk as <see cref="BinaryFileFrameReader"/> (whose prefix is big-endian), with the same outcomes.
+/// </summary>
 public ref struct IexMessageFrames
 {
     private readonly ReadOnlySpan<byte> _payload;
@@ -135,14 +123,14 @@ public ref struct IexMessageFrames
         _position = 0;
     }
 
-    /// <summary>The next message.</summary>
-    public IexFrameStatus Next(out ReadOnlySpan<byte> message)
+    /// <summary>The next message (see <see cref="FrameStatus"/>; a cut-off message or length consumes the rest).</summary>
+    public FrameStatus Next(out ReadOnlySpan<byte> message)
     {
         message = default;
         int remaining = _payload.Length - _position;
         if (remaining == 0)
         {
-            return IexFrameStatus.End;
+            return FrameStatus.End;
         }
 
         if (remaining >= 2)
@@ -152,11 +140,11 @@ public ref struct IexMessageFrames
             {
                 message = _payload.Slice(_position + 2, length);
                 _position += 2 + length;
-                return length == 0 ? IexFrameStatus.EmptyFrame : IexFrameStatus.Message;
+                return length == 0 ? FrameStatus.EmptyFrame : FrameStatus.Message;
             }
         }
 
         _position = _payload.Length;
-        return IexFrameStatus.Truncated;
+        return FrameStatus.Truncated;
     }
 }

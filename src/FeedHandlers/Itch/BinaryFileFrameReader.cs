@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 
 namespace FeedHandlers.Itch;
 
-/// <summary>What <see cref="BinaryFileFrameReader.Next"/> found.</summary>
+/// <summary>What a length-prefixed frame splitter found: <see cref="BinaryFileFrameReader.Next"/> (ITCH) and <see cref="Iex.IexMessageFrames.Next"/> (IEX-TP).</summary>
 public enum FrameStatus
 {
     /// <summary>A frame: the message is in the out parameter.</summary>
