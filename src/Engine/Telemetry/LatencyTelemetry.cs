@@ -82,19 +82,7 @@ public sealed class LatencyTelemetry : IDisposable
     public TelemetryCounters Counters { get; } = new();
 
     /// <summary>Values, over every histogram, that exceeded the tracked range and were recorded clamped.</summary>
-    public long ClampedValues
-    {
-        get
-        {
-            long n = 0;
-            foreach (LatencyRecorder r in Channels)
-            {
-                n += r.ClampedValues;
-            }
-
-            return n;
-        }
-    }
+    public long ClampedValues => Channels.Sum(r => r.ClampedValues);
 
     /// <summary>Every histogram: the stages in path order, then per-model and extra ones in registration order.</summary>
     public IReadOnlyList<LatencyRecorder> Channels
