@@ -33,11 +33,7 @@ public sealed class RecordCommandTests
         (int portA, int portB) = FreePorts();
         string lineA = $"127.0.0.1:{portA}", lineB = $"127.0.0.1:{portB}";
 
-        var writer = new StringWriter();
-        IAnsiConsole previous = AnsiConsole.Console;
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(writer) });
-        console.Profile.Width = 300;
-        AnsiConsole.Console = console;
+        using var console = new SpectreCapture();
         try
         {
             // Bounded: the end-of-session packet stops it; --idle-stop and --duration only guard a lost one.
@@ -46,10 +42,10 @@ public sealed class RecordCommandTests
                 TaskCreationOptions.LongRunning);
             WaitUntilBound(portB, record);
             int sent = Commands.Build().Parse(["send", "--capture", itchPath, "--to", lineA, "--to", lineB, "--rate", "5000", "--max-messages", "8"]).Invoke();
-            Assert.That(sent, Is.Zero, writer.ToString());
+            Assert.That(sent, Is.Zero, console.Text);
             Assert.That(record.Wait(TimeSpan.FromMinutes(2)), Is.True, "record stops at the end of the session");
-            Assert.That(record.Result, Is.Zero, writer.ToString());
-            Assert.That(writer.ToString(), Does.Contain("stopped: end of session"));
+            Assert.That(record.Result, Is.Zero, console.Text);
+            Assert.That(console.Text, Does.Contain("stopped: end of session"));
 
             using (var reader = CaptureReader.Open(capturePath))
             {
@@ -83,7 +79,6 @@ public sealed class RecordCommandTests
         }
         finally
         {
-            AnsiConsole.Console = previous;
             Directory.Delete(dir, recursive: true);
         }
     }

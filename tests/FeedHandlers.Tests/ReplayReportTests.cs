@@ -3,7 +3,6 @@ using Engine.Cli;
 using Engine.Pipeline;
 using FeedHandlers.Iex;
 using FeedHandlers.Itch;
-using Spectre.Console;
 
 namespace FeedHandlers.Tests;
 
@@ -51,19 +50,14 @@ public sealed partial class ReplayReportTests
     internal static (int Exit, string Text) ReplayCapturingOutput(string capture)
     {
         string output = Path.Combine(Path.GetTempPath(), $"replay-report-{Guid.NewGuid():N}");
-        var writer = new StringWriter();
-        IAnsiConsole previous = AnsiConsole.Console;
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(writer) });
-        console.Profile.Width = 300;
-        AnsiConsole.Console = console;
+        using var console = new SpectreCapture();
         try
         {
             int exit = Commands.Replay(new(capture, Spec, null, output, 0, 1 << 16, WaitStrategyKind.BusySpin, null, null));
-            return (exit, writer.ToString());
+            return (exit, console.Text);
         }
         finally
         {
-            AnsiConsole.Console = previous;
             Directory.Delete(output, recursive: true);
         }
     }

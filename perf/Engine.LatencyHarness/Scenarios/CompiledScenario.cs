@@ -62,7 +62,7 @@ public static class CompiledScenario
             }
 
             Comparison c = Compare("mlp_32", compiled, mlp, rounds, calls, FloorNs, clockNs);
-            double median = Median(throughput);
+            double median = Stats.Median(throughput);
             notes.Add(string.Create(CultureInfo.InvariantCulture, $"measured FMA throughput on this core, once per round ({(Vector512.IsHardwareAccelerated ? "Vector512" : "Vector256")} fused multiply-add, 16 independent chains, best of 3 runs): median {median:F1} FLOP/ns, range {throughput.Min():F1}–{throughput.Max():F1}"));
             notes.Add(string.Create(CultureInfo.InvariantCulture, $"mlp_32 FLOP floor: {flops:N0} FLOPs (2·K·N per dense layer: 2·(32·64 + 64·64 + 64·1)) / {median:F1} FLOP/ns = {flops / median:F1} ns at the median throughput; the ratio divides each round's compiled p50 by that round's floor"));
             rows.AddRange(c.Rows);
@@ -179,7 +179,7 @@ public static class CompiledScenario
             Row.From($"{name}: ORT IoBinding", ortTotal, total / ortSeconds, 0),
             Row.From($"{name}: compiled, per call in blocks of {BlockCalls}", blocksTotal, 0, 0),
         };
-        return new Comparison(rows, Median(speedUpP50), Median(speedUpP99), floorRatios.Count > 0 ? Median(floorRatios) : double.NaN, latencyFloorRatios.Count > 0 ? Median(latencyFloorRatios) : double.NaN, (double)compiledBytes / total, peer.Note);
+        return new Comparison(rows, Stats.Median(speedUpP50), Stats.Median(speedUpP99), floorRatios.Count > 0 ? Stats.Median(floorRatios) : double.NaN, latencyFloorRatios.Count > 0 ? Stats.Median(latencyFloorRatios) : double.NaN, (double)compiledBytes / total, peer.Note);
     }
 
     private static float CompiledRound(CompiledModel model, ModelTensor input, float[][] rows, int calls, LongHistogram histogram, out double seconds)
@@ -328,12 +328,6 @@ public static class CompiledScenario
         }
 
         return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15);
-    }
-
-    private static double Median(List<double> values)
-    {
-        double[] sorted = [.. values.Order()];
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     /// <summary>

@@ -93,8 +93,8 @@ public static class FeedsParseScenario
         var perRound = rates[0].Zip(rates[1], (e, p) => e / p).ToList();
         var ratios = new List<Ratio>
         {
-            new("ITCH parse + normalize msgs/s: engine / BinaryReader peer", Median(perRound), ">= 10"),
-            new("ITCH parse + book msgs/s: engine / BinaryReader peer parse only", Median(rates[2].Zip(rates[1], (e, p) => e / p).ToList()), "(reported)"),
+            new("ITCH parse + normalize msgs/s: engine / BinaryReader peer", Stats.Median(perRound), ">= 10"),
+            new("ITCH parse + book msgs/s: engine / BinaryReader peer parse only", Stats.Median(rates[2].Zip(rates[1], (e, p) => e / p).ToList()), "(reported)"),
         };
         var notes = new List<string>
         {
@@ -235,11 +235,5 @@ public static class FeedsParseScenario
         }
 
         return n;
-    }
-
-    private static double Median(List<double> values)
-    {
-        double[] sorted = [.. values.Order()];
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

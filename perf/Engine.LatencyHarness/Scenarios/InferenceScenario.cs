@@ -153,12 +153,12 @@ public static class InferenceScenario
         rows.Add(Row.From($"{c.Name}: {engineName}", totals[0], total / seconds[0], (double)bytes[0] / total));
         rows.Add(Row.From($"{c.Name}: raw RunWithBinding loop", totals[1], total / seconds[1], (double)bytes[1] / total));
         rows.Add(Row.From($"{c.Name}: naive Run(NamedOnnxValue)", totals[2], total / seconds[2], (double)bytes[2] / total));
-        ratios.Add(new($"{c.Name}: engine p50 / raw RunWithBinding p50", Median(perRound["p50 raw"]), "<= 1.1"));
-        ratios.Add(new($"{c.Name}: engine p99 / raw RunWithBinding p99", Median(perRound["p99 raw"]), "<= 1.1"));
-        ratios.Add(new($"{c.Name}: engine p99.9 / raw RunWithBinding p99.9", Median(perRound["p99.9 raw"]), "<= 1.1"));
-        ratios.Add(new($"{c.Name}: engine p50 / naive p50", Median(perRound["p50 naive"]), "<= 1"));
-        ratios.Add(new($"{c.Name}: engine p99 / naive p99", Median(perRound["p99 naive"]), "<= 1"));
-        ratios.Add(new($"{c.Name}: engine p99.9 / naive p99.9", Median(perRound["p99.9 naive"]), "<= 1"));
+        ratios.Add(new($"{c.Name}: engine p50 / raw RunWithBinding p50", Stats.Median(perRound["p50 raw"]), "<= 1.1"));
+        ratios.Add(new($"{c.Name}: engine p99 / raw RunWithBinding p99", Stats.Median(perRound["p99 raw"]), "<= 1.1"));
+        ratios.Add(new($"{c.Name}: engine p99.9 / raw RunWithBinding p99.9", Stats.Median(perRound["p99.9 raw"]), "<= 1.1"));
+        ratios.Add(new($"{c.Name}: engine p50 / naive p50", Stats.Median(perRound["p50 naive"]), "<= 1"));
+        ratios.Add(new($"{c.Name}: engine p99 / naive p99", Stats.Median(perRound["p99 naive"]), "<= 1"));
+        ratios.Add(new($"{c.Name}: engine p99.9 / naive p99.9", Stats.Median(perRound["p99.9 naive"]), "<= 1"));
         ratios.Add(new($"{c.Name}: engine bytes per call", (double)bytes[0] / total, "== 0"));
     }
 
@@ -197,7 +197,7 @@ public static class InferenceScenario
 
         long count = (long)rounds * calls;
         rows.Add(Row.From($"gru_step_8x32: engine default back-end ({model.ExecutionProvider}) recurrent step per new tick", total, count / seconds, (double)bytes / count));
-        ratios.Add(new("gru_step_8x32: engine p99 per new tick, µs (stateful GRU step, hidden 32, default back-end)", Median(p99), "< 2"));
+        ratios.Add(new("gru_step_8x32: engine p99 per new tick, µs (stateful GRU step, hidden 32, default back-end)", Stats.Median(p99), "< 2"));
         notes.Add($"gru_step_8x32 default back-end: {model.ExecutionProvider} ({selection.Reason})");
     }
 
@@ -237,12 +237,6 @@ public static class InferenceScenario
         }
 
         list.Add(value);
-    }
-
-    private static double Median(List<double> values)
-    {
-        double[] sorted = [.. values.Order()];
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private sealed record Case(string Name, string Path, FeatureModelKind Kind);

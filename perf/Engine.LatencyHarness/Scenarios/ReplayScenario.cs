@@ -111,12 +111,12 @@ public static class ReplayScenario
         const string Reported = "none (reported)";
         Ratio[] ratios =
         [
-            new("tick_to_signal p50: --backend ort / --backend auto (median of rounds)", Median(ortOverAutoP50), Reported),
-            new("tick_to_signal p99: --backend ort / --backend auto (median of rounds)", Median(ortOverAutoP99), Reported),
-            new("tick_to_signal p50 with / without the hiccup meter (median of rounds)", Median(results[ModelBackend.Auto].P50Ratios), "≈ 1: the meter costs the pipeline nothing measurable"),
-            new("tick_to_signal p99 with / without the hiccup meter (median of rounds)", Median(results[ModelBackend.Auto].P99Ratios), "≈ 1 (p99 is the platform's stalls: noisy)"),
-            new("ort: tick_to_signal p50 with / without the hiccup meter (median of rounds)", Median(results[ModelBackend.Ort].P50Ratios), "≈ 1: the meter costs the pipeline nothing measurable"),
-            new("ort: tick_to_signal p99 with / without the hiccup meter (median of rounds)", Median(results[ModelBackend.Ort].P99Ratios), "≈ 1 (p99 is the platform's stalls: noisy)"),
+            new("tick_to_signal p50: --backend ort / --backend auto (median of rounds)", Stats.Median(ortOverAutoP50), Reported),
+            new("tick_to_signal p99: --backend ort / --backend auto (median of rounds)", Stats.Median(ortOverAutoP99), Reported),
+            new("tick_to_signal p50 with / without the hiccup meter (median of rounds)", Stats.Median(results[ModelBackend.Auto].P50Ratios), "≈ 1: the meter costs the pipeline nothing measurable"),
+            new("tick_to_signal p99 with / without the hiccup meter (median of rounds)", Stats.Median(results[ModelBackend.Auto].P99Ratios), "≈ 1 (p99 is the platform's stalls: noisy)"),
+            new("ort: tick_to_signal p50 with / without the hiccup meter (median of rounds)", Stats.Median(results[ModelBackend.Ort].P50Ratios), "≈ 1: the meter costs the pipeline nothing measurable"),
+            new("ort: tick_to_signal p99 with / without the hiccup meter (median of rounds)", Stats.Median(results[ModelBackend.Ort].P99Ratios), "≈ 1 (p99 is the platform's stalls: noisy)"),
         ];
         return new ScenarioResult("replay", Machine.Describe(), [.. merge, .. rows], ratios, notes);
     }
@@ -134,12 +134,6 @@ public static class ReplayScenario
         var log = new PredictionLog(capture.Length / 16);
         var options = new ReplayOptions { HiccupMeter = hiccupMeter, Model = new ModelOptions { Backend = backend } };
         return (ReplayRunner.Run(source, spec, spec.ModelPath!, new PredictionLogHandler(log), options), source);
-    }
-
-    private static double Median(List<double> values)
-    {
-        List<double> sorted = [.. values.Order()];
-        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     /// <summary>One back-end's runs with the hiccup meter, merged.</summary>

@@ -549,16 +549,8 @@ public static class RingScenario
         static string Cpus(long mask) => mask == 0 ? "?" : CpuList.Format(Enumerable.Range(0, 64).Where(c => (mask & (1L << c)) != 0));
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        double[] sorted = [.. values.Where(double.IsFinite).Order()];
-        if (sorted.Length == 0)
-        {
-            return double.NaN;
-        }
-
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    // Rounds whose ratio is not finite (a peer that measured nothing) are left out.
+    private static double Median(IEnumerable<double> values) => Stats.Median(values.Where(double.IsFinite));
 
     private static string LoadAverage() => SystemFiles.Live.Read("/proc/loadavg") is { } text ? string.Join(' ', text.Split(' ').Take(3)) : "unknown";
 

@@ -25,7 +25,7 @@ public sealed class HiccupMeter : IDisposable
     public const string Tag = "hiccup";
 
     private readonly LatencyRecorder _recorder;
-    private Thread? _thread;
+    private readonly BackgroundThread _thread = new("hiccup-meter", ThreadPriority.Normal);
     private volatile bool _stopping;
 
     /// <summary>Registers the <c>hiccup</c> histogram in <paramref name="telemetry"/>. Default resolution 1 ms.</summary>
@@ -61,29 +61,19 @@ public sealed class HiccupMeter : IDisposable
     /// Where the background thread may run (see <see cref="CpuAffinity.BackgroundCpus"/>): set before
     /// <see cref="Start"/>; the thread restricts itself to it when it starts. Default: unrestricted.
     /// </summary>
-    public BackgroundCpuSet BackgroundCpus { get; set; } = BackgroundCpuSet.Unrestricted;
+    public BackgroundCpuSet BackgroundCpus { get => _thread.Cpus; set => _thread.Cpus = value; }
 
     /// <summary>What pinning the background thread achieved (null when <see cref="BackgroundCpus"/> restricts nothing, or before the thread ran). Written by that thread; read it after <c>Stop</c>.</summary>
-    public AffinityResult? BackgroundAffinity { get; private set; }
+    public AffinityResult? BackgroundAffinity => _thread.Affinity;
 
     /// <summary>Starts the meter thread.</summary>
-    public void Start()
-    {
-        if (_thread is not null)
-        {
-            return;
-        }
-
-        _thread = new Thread(Run) { IsBackground = true, Name = "hiccup-meter", Priority = ThreadPriority.Normal };
-        _thread.Start();
-    }
+    public void Start() => _thread.Start(Run);
 
     /// <summary>Stops the meter (within one resolution).</summary>
     public void Stop()
     {
         _stopping = true;
-        _thread?.Join();
-        _thread = null;
+        _thread.Join();
     }
 
     /// <inheritdoc />
@@ -91,7 +81,6 @@ public sealed class HiccupMeter : IDisposable
 
     private void Run()
     {
-        BackgroundAffinity = BackgroundThreads.Apply(BackgroundCpus);
         // Without this every sleep ends up to the default 50 µs slack late, and lateness measured from the
         // shortest sleep would be the slack (p50 ~55 µs), not the platform.
         TimerSlackNs = TimerSlack.SetCurrentThread(1);

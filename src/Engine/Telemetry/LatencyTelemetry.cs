@@ -37,11 +37,11 @@ public sealed class LatencyTelemetry : IDisposable
     private readonly ManualResetEventSlim _stop = new(false);
     private readonly GcJitterTracker _gc = new();
     private readonly Dictionary<string, ModelLatency> _models = new(StringComparer.Ordinal);
+    private readonly BackgroundThread _thread = new("telemetry-hlog", ThreadPriority.BelowNormal);
 
     // Replaced (copy on write) under _gate by registration; read under _gate by cuts and readers.
     private LatencyRecorder[] _channels;
     private RingHandOffTimer? _ringHandOff;
-    private Thread? _thread;
     private long _lastCutMs;
     private long _intervals;
 
@@ -82,19 +82,7 @@ public sealed class LatencyTelemetry : IDisposable
     public TelemetryCounters Counters { get; } = new();
 
     /// <summary>Values, over every histogram, that exceeded the tracked range and were recorded clamped.</summary>
-    public long ClampedValues
-    {
-        get
-        {
-            long n = 0;
-            foreach (LatencyRecorder r in Channels)
-            {
-                n += r.ClampedValues;
-            }
-
-            return n;
-        }
-    }
+    public long ClampedValues => Channels.Sum(r => r.ClampedValues);
 
     /// <summary>Every histogram: the stages in path order, then per-model and extra ones in registration order.</summary>
     public IReadOnlyList<LatencyRecorder> Channels
@@ -209,15 +197,15 @@ public sealed class LatencyTelemetry : IDisposable
     /// Where the background thread may run (see <see cref="CpuAffinity.BackgroundCpus"/>): set before
     /// <see cref="Start"/>; the thread restricts itself to it when it starts. Default: unrestricted.
     /// </summary>
-    public BackgroundCpuSet BackgroundCpus { get; set; } = BackgroundCpuSet.Unrestricted;
+    public BackgroundCpuSet BackgroundCpus { get => _thread.Cpus; set => _thread.Cpus = value; }
 
     /// <summary>What pinning the background thread achieved (null when <see cref="BackgroundCpus"/> restricts nothing, or before the thread ran). Written by that thread; read it after <c>Stop</c>.</summary>
-    public AffinityResult? BackgroundAffinity { get; private set; }
+    public AffinityResult? BackgroundAffinity => _thread.Affinity;
 
     /// <summary>Starts the background interval thread (see the remarks on pinning).</summary>
     public void Start()
     {
-        if (_thread is not null)
+        if (_thread.Started)
         {
             return;
         }
@@ -228,16 +216,14 @@ public sealed class LatencyTelemetry : IDisposable
             _gc.Reset();
         }
 
-        _thread = new Thread(IntervalLoop) { IsBackground = true, Name = "telemetry-hlog", Priority = ThreadPriority.BelowNormal };
-        _thread.Start();
+        _thread.Start(IntervalLoop);
     }
 
     /// <summary>Stops the interval thread and cuts a last interval, so the totals hold every recorded value.</summary>
     public void Stop()
     {
         _stop.Set();
-        _thread?.Join();
-        _thread = null;
+        _thread.Join();
         Cut();
         lock (_gate)
         {
@@ -325,7 +311,7 @@ public sealed class LatencyTelemetry : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (_thread is not null)
+        if (_thread.Started)
         {
             Stop();
         }
@@ -367,7 +353,6 @@ public sealed class LatencyTelemetry : IDisposable
 
     private void IntervalLoop()
     {
-        BackgroundAffinity = BackgroundThreads.Apply(BackgroundCpus);
         while (!_stop.Wait(Interval))
         {
             Cut();

@@ -41,7 +41,7 @@ public sealed class MetricsEndpoint : IDisposable
     private readonly PrometheusText _prometheus = new();
     private readonly byte[] _request = new byte[MaxRequestBytes];
     private byte[] _response = new byte[1 << 16];
-    private Thread? _thread;
+    private readonly BackgroundThread _thread = new("telemetry-http", ThreadPriority.BelowNormal);
     private volatile bool _stopping;
     private long _requests;
 
@@ -73,35 +73,25 @@ public sealed class MetricsEndpoint : IDisposable
     /// Where the background thread may run (see <see cref="CpuAffinity.BackgroundCpus"/>): set before
     /// <see cref="Start"/>; the thread restricts itself to it when it starts. Default: unrestricted.
     /// </summary>
-    public BackgroundCpuSet BackgroundCpus { get; set; } = BackgroundCpuSet.Unrestricted;
+    public BackgroundCpuSet BackgroundCpus { get => _thread.Cpus; set => _thread.Cpus = value; }
 
     /// <summary>What pinning the background thread achieved (null when <see cref="BackgroundCpus"/> restricts nothing, or before the thread ran). Written by that thread; read it after <c>Stop</c>.</summary>
-    public AffinityResult? BackgroundAffinity { get; private set; }
+    public AffinityResult? BackgroundAffinity => _thread.Affinity;
 
     /// <summary>Starts serving on the endpoint's own thread.</summary>
-    public void Start()
-    {
-        if (_thread is not null)
-        {
-            return;
-        }
-
-        _thread = new Thread(Serve) { IsBackground = true, Name = "telemetry-http", Priority = ThreadPriority.BelowNormal };
-        _thread.Start();
-    }
+    public void Start() => _thread.Start(Serve);
 
     /// <summary>Stops serving and closes the listener (within ~100 ms).</summary>
     public void Dispose()
     {
         _stopping = true;
-        _thread?.Join();
+        _thread.Join();
         _listener.Stop();
         _listener.Dispose();
     }
 
     private void Serve()
     {
-        BackgroundAffinity = BackgroundThreads.Apply(BackgroundCpus);
         while (!_stopping)
         {
             // Poll so a stop is seen within 100 ms without closing the socket under a blocked Accept.
